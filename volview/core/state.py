@@ -1,0 +1,121 @@
+"""ViewerState: the one source of truth that every view subscribes to.
+
+Owns: the current volume, the cursor (voxel indices ``ijk``), the volume index
+``t``, the display window (lo, hi in scaled data units) and the colormap name.
+Setters validate and clamp, and emit their signal once, only when the value
+changed. Views never call each other; they call these setters and listen.
+"""
+
+from __future__ import annotations
+
+import math
+
+from psygnal import Signal
+
+from volview.core.geometry import Plane
+from volview.core.volume import Volume
+
+COLORMAPS = ("gray", "gray_r", "hot", "viridis")
+
+
+class ViewerState:
+    volume_changed = Signal(object)  # Volume | None
+    cursor_changed = Signal(tuple)  # ijk
+    time_changed = Signal(int)
+    window_changed = Signal(float, float)
+    colormap_changed = Signal(str)
+
+    def __init__(self) -> None:
+        self.volume: Volume | None = None
+        self.cursor_ijk: tuple[int, int, int] = (0, 0, 0)
+        self.t = 0
+        self.window: tuple[float, float] = (0.0, 1.0)
+        self.colormap = "gray"
+        self.radiological = True
+
+    # -- volume --------------------------------------------------------------------
+    def set_volume(self, volume: Volume | None, window: tuple[float, float] | None = None) -> None:
+        """Show ``volume`` (replacing the current one) with the cursor at its centre."""
+        old = self.volume
+        self.volume = volume
+        self.t = 0
+        if volume is not None:
+            self.cursor_ijk = volume.centre_ijk()
+            if window is not None:
+                self._store_window(*window)
+        self.volume_changed.emit(volume)
+        if (
+            old is not None
+            and old is not volume
+            and old.image is not getattr(volume, "image", None)
+        ):
+            old.image.close()
+
+    def set_radiological(self, radiological: bool) -> None:
+        """Switch between radiological and neurological display (same data, mirrored)."""
+        if radiological == self.radiological:
+            return
+        self.radiological = radiological
+        if self.volume is not None:
+            volume = self.volume.with_convention(radiological)
+            cursor = self.cursor_ijk
+            self.volume = volume
+            self.volume_changed.emit(volume)
+            self.set_cursor(cursor)
+
+    # -- cursor --------------------------------------------------------------------
+    def set_cursor(self, ijk) -> None:
+        if self.volume is None:
+            return
+        clamped = self.volume.geometry.clamp_ijk(ijk)
+        if clamped != self.cursor_ijk:
+            self.cursor_ijk = clamped
+            self.cursor_changed.emit(clamped)
+
+    def set_cursor_world(self, xyz_mm) -> None:
+        if self.volume is not None:
+            self.set_cursor(self.volume.geometry.world_to_voxel(xyz_mm))
+
+    def step_slice(self, plane: Plane, n_steps: int) -> None:
+        """Move the slice of ``plane`` by n_steps; positive steps go toward R, A or S."""
+        if self.volume is None:
+            return
+        layout = self.volume.geometry.layout(plane)
+        ijk = list(self.cursor_ijk)
+        ijk[layout.depth_axis] += n_steps * layout.depth_step
+        self.set_cursor(ijk)
+
+    @property
+    def cursor_xyz_mm(self) -> tuple[float, float, float]:
+        if self.volume is None:
+            return (0.0, 0.0, 0.0)
+        return tuple(float(v) for v in self.volume.geometry.voxel_to_world(self.cursor_ijk))
+
+    def cursor_value(self) -> float | None:
+        if self.volume is None:
+            return None
+        return self.volume.value(self.cursor_ijk, self.t)
+
+    # -- display -------------------------------------------------------------------
+    def set_window(self, lo: float, hi: float) -> None:
+        if self._store_window(lo, hi):
+            self.window_changed.emit(*self.window)
+
+    def _store_window(self, lo: float, hi: float) -> bool:
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"window bounds must be finite numbers, got {lo}, {hi}")
+        if hi < lo:
+            lo, hi = hi, lo
+        if hi == lo:
+            hi = lo + max(abs(lo) * 1e-6, 1e-6)
+        changed = (lo, hi) != self.window
+        self.window = (lo, hi)
+        return changed
+
+    def set_colormap(self, name: str) -> None:
+        if name not in COLORMAPS:
+            raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
+        if name != self.colormap:
+            self.colormap = name
+            self.colormap_changed.emit(name)

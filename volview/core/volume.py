@@ -1,0 +1,107 @@
+"""Volume: an opened image plus its display geometry and intensity statistics.
+
+Owns: ``Volume`` (ImageFile + Geometry), ``sample_values`` (a small strided sample
+whose cost does not grow with the file size) and ``auto_window``.
+Coordinate space: voxel indices ``ijk`` and volume index ``t``; world positions go
+through ``Volume.geometry``. Nothing here reads a whole volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from volview.core.geometry import Geometry
+from volview.io.images import ImageFile
+
+#: planes and samples per plane side used for the automatic window
+SAMPLE_PLANES = 8
+SAMPLE_SIDE = 128
+#: zeros dominate the sample above this fraction -> ignore them (background)
+ZERO_FRACTION = 0.6
+PERCENTILES = (2.0, 98.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    image: ImageFile
+    geometry: Geometry
+
+    @classmethod
+    def from_image(cls, image: ImageFile, radiological: bool = True) -> Volume:
+        geometry = Geometry.from_affine(
+            image.affine,
+            image.shape,
+            voxel_sizes=image.voxel_sizes,
+            orientation_known=image.orientation_known,
+            radiological=radiological,
+        )
+        return cls(image, geometry)
+
+    def with_convention(self, radiological: bool) -> Volume:
+        return Volume.from_image(self.image, radiological=radiological)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.image.shape[:3]
+
+    @property
+    def n_volumes(self) -> int:
+        return self.image.shape[3]
+
+    @property
+    def name(self) -> str:
+        return self.image.path.name
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        """Scaled value of one voxel (slope/intercept applied)."""
+        return self.image.proxy.value(ijk, t)
+
+    def centre_ijk(self) -> tuple[int, int, int]:
+        return tuple(n // 2 for n in self.shape)
+
+
+def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
+    """A strided sample of volume ``t`` of at most SAMPLE_PLANES * SAMPLE_SIDE^2 values.
+
+    Planes are taken along the last voxel axis (contiguous on disk). For a proxy
+    without cheap random access (gzip) only the middle plane is read, so that
+    opening never decompresses the whole file.
+    """
+    proxy = volume.image.proxy
+    ni, nj, nk = volume.shape
+    n_planes = SAMPLE_PLANES if proxy.random_access else 1
+    if n_planes >= nk:
+        ks = range(nk)
+    else:
+        ks = np.linspace(0, nk - 1, n_planes + 2).round().astype(int)[1:-1]
+    in_plane = (
+        slice(0, ni, max(1, ni // SAMPLE_SIDE)),
+        slice(0, nj, max(1, nj // SAMPLE_SIDE)),
+    )
+    planes = [proxy.plane(2, int(k), t, in_plane).ravel() for k in dict.fromkeys(ks)]
+    return np.concatenate(planes)
+
+
+def auto_window(volume: Volume, t: int = 0) -> tuple[float, float]:
+    """Initial display window: plausible cal_min/cal_max, else 2nd-98th percentile."""
+    if volume.image.cal_range is not None:
+        return volume.image.cal_range
+    return robust_range(sample_values(volume, t))
+
+
+def robust_range(values: np.ndarray) -> tuple[float, float]:
+    """2nd-98th percentile of the finite values, ignoring zeros when they dominate."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0
+    nonzero = values[values != 0]
+    if nonzero.size and nonzero.size < (1 - ZERO_FRACTION) * values.size:
+        values = nonzero
+    lo, hi = (float(v) for v in np.percentile(values, PERCENTILES))
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi

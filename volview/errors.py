@@ -1,0 +1,36 @@
+"""The one exception family of volview.
+
+Owns: ``VolviewError`` and its subclasses. Every message names the file and says
+what is wrong in words a user understands; the GUI shows ``str(error)`` in a
+dialog, the command line prints it and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class VolviewError(Exception):
+    """Base class of every error volview reports to a user."""
+
+
+class FileAccessError(VolviewError):
+    """The path is missing, a folder, empty or not readable."""
+
+
+class UnsupportedFormatError(VolviewError):
+    """The file is not in a format volview can read."""
+
+
+class CorruptFileError(VolviewError):
+    """The file claims a known format but its header or size is impossible."""
+
+
+class ImageReadError(VolviewError):
+    """Reading voxel data from an opened image failed (e.g. truncated gzip)."""
+
+
+def describe(path: str | Path, problem: str) -> str:
+    """Format a message as ``"<file name>: <problem>"`` with the full path in brackets."""
+    path = Path(path)
+    return f"{path.name}: {problem} ({path})"

@@ -1,0 +1,226 @@
+"""Array proxies: read one plane (or one voxel) of a 4-D image without loading it.
+
+Owns: the ``VolumeProxy`` protocol and its implementations
+
+- ``MemmapProxy``  uncompressed data: a read-only ``mmap`` of the *unscaled* voxels
+  (any byte order, Fortran order), scaling applied to the plane that was read;
+- ``NibabelProxy`` anything nibabel's ArrayProxy serves (``.nii.gz`` through
+  indexed_gzip, ``.mgz``): ``dataobj[slicer]`` per plane;
+- ``ArrayProxy``   an array already in RAM.
+
+Coordinate space: voxel indices. Shapes are always 4-D ``(ni, nj, nk, nt)``. A plane
+is addressed by the voxel axis held fixed (0, 1 or 2), its index and the volume ``t``;
+its two remaining voxel axes come back in ascending order, each optionally restricted
+by a slice (start, stop, step) so that callers can read a strided or cropped plane.
+Nothing here reads a whole volume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import zlib
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from volview.errors import ImageReadError, describe
+
+FULL = slice(None)
+
+#: exceptions that a broken compressed stream or a vanished file raises while reading
+READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+
+
+@runtime_checkable
+class VolumeProxy(Protocol):
+    """Lazy access to a 4-D voxel array; every read returns scaled float32 values."""
+
+    shape: tuple[int, int, int, int]
+    #: how the data is being read, in words for the status bar
+    access: str
+    #: True when any plane costs about the same (no need to decompress up to it)
+    random_access: bool
+
+    def plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray:
+        """Read the plane ``axis == index`` of volume ``t`` as scaled float32."""
+        ...
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        """Read one scaled voxel value at full precision."""
+        ...
+
+    def close(self) -> None:
+        """Release the file or memory behind the proxy."""
+        ...
+
+
+def plane_slicer(
+    axis: int, index: int, t: int, in_plane: tuple[slice, slice]
+) -> tuple[int | slice, ...]:
+    """Build the 4-D index tuple for plane ``axis == index`` of volume ``t``."""
+    if axis not in (0, 1, 2):
+        raise ValueError(f"plane axis must be 0, 1 or 2, not {axis}")
+    others = iter(in_plane)
+    spatial = tuple(index if ax == axis else next(others) for ax in range(3))
+    return (*spatial, t)
+
+
+def _check_plane_args(shape: tuple[int, ...], axis: int, index: int, t: int) -> None:
+    if not 0 <= index < shape[axis]:
+        raise IndexError(f"plane index {index} outside 0..{shape[axis] - 1} on axis {axis}")
+    if not 0 <= t < shape[3]:
+        raise IndexError(f"volume {t} outside 0..{shape[3] - 1}")
+
+
+class MemmapProxy:
+    """Planes of uncompressed voxel data through a read-only memory map.
+
+    The file is mapped once, read-only; ``MADV_RANDOM`` stops the kernel from
+    reading ahead around every page a strided (sagittal/coronal) plane touches,
+    while contiguous reads ask for exactly their range with ``MADV_WILLNEED``.
+    """
+
+    access = "memory-mapped"
+    random_access = True
+
+    def __init__(
+        self,
+        path: Path,
+        shape: tuple[int, int, int, int],
+        dtype: np.dtype,
+        offset: int,
+        slope: float = 1.0,
+        inter: float = 0.0,
+    ) -> None:
+        self.path = Path(path)
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+        self.offset = int(offset)
+        self.slope = float(slope)
+        self.inter = float(inter)
+        with open(self.path, "rb") as f:
+            self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_RANDOM"):
+            self._mmap.madvise(mmap.MADV_RANDOM)
+        self._array = np.ndarray(
+            shape, dtype=self.dtype, buffer=self._mmap, offset=self.offset, order="F"
+        )
+
+    def plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray:
+        _check_plane_args(self.shape, axis, index, t)
+        view = self._array[plane_slicer(axis, index, t, in_plane)]
+        if axis == 2 and in_plane == (FULL, FULL):
+            self._will_need(view)
+        return self._scale(view)
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        raw = self._array[ijk[0], ijk[1], ijk[2], t]
+        return float(raw) * self.slope + self.inter
+
+    def _scale(self, raw: np.ndarray) -> np.ndarray:
+        out = np.array(raw, dtype=np.float32)
+        if self.slope != 1.0:
+            out *= np.float32(self.slope)
+        if self.inter != 0.0:
+            out += np.float32(self.inter)
+        return out
+
+    def _will_need(self, view: np.ndarray) -> None:
+        """Ask the kernel to read a contiguous plane in one go (cold cache)."""
+        if not hasattr(mmap, "MADV_WILLNEED") or view.size == 0:
+            return
+        start = view.__array_interface__["data"][0] - self._array.__array_interface__["data"][0]
+        start += self.offset
+        page = mmap.PAGESIZE
+        aligned = start - start % page
+        length = start - aligned + view.size * view.itemsize
+        self._mmap.madvise(mmap.MADV_WILLNEED, aligned, length)
+
+    def close(self) -> None:
+        self._array = None  # drop the buffer export before closing the map
+        # a plane view handed out earlier may still reference the map
+        with contextlib.suppress(BufferError):
+            self._mmap.close()
+
+
+class NibabelProxy:
+    """Planes through nibabel's ``dataobj`` slicing (compressed or unusual layouts)."""
+
+    random_access = False
+
+    def __init__(self, path: Path, dataobj, shape: tuple[int, int, int, int], access: str):
+        self.path = Path(path)
+        self._dataobj = dataobj
+        self._ndim = len(dataobj.shape)
+        self.shape = shape
+        self.access = access
+
+    def _read(self, slicer: tuple[int | slice, ...]) -> np.ndarray:
+        # nibabel's shape may be shorter (3-D) or carry trailing singleton axes
+        index = slicer[: self._ndim] + (0,) * max(0, self._ndim - 4)
+        try:
+            return np.asarray(self._dataobj[index])
+        except READ_ERRORS as exc:
+            raise ImageReadError(
+                describe(
+                    self.path, f"could not read the voxel data ({exc}); is the file truncated?"
+                )
+            ) from exc
+
+    def plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray:
+        _check_plane_args(self.shape, axis, index, t)
+        data = self._read(plane_slicer(axis, index, t, in_plane))
+        in_plane_axes = [ax for ax in range(3) if ax != axis]
+        out_shape = tuple(
+            len(range(*sl.indices(self.shape[ax])))
+            for ax, sl in zip(in_plane_axes, in_plane, strict=True)
+        )
+        return np.asarray(data.reshape(out_shape), dtype=np.float32)
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        return float(self._read((ijk[0], ijk[1], ijk[2], t)).reshape(()))
+
+    def close(self) -> None:
+        opener = getattr(self._dataobj, "_opener", None)
+        if opener is not None:
+            opener.close_if_mine()
+
+
+class ArrayProxy:
+    """A 4-D array that is already in memory (small images, tests, scripts)."""
+
+    access = "in RAM"
+    random_access = True
+
+    def __init__(self, array: np.ndarray) -> None:
+        array = np.asanyarray(array)
+        if array.ndim > 4 or array.ndim == 0:
+            raise ValueError(f"expected a 1-D to 4-D array, got {array.ndim}-D")
+        self._array = array.reshape(array.shape + (1,) * (4 - array.ndim))
+        self.shape = tuple(int(n) for n in self._array.shape)
+
+    def plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray:
+        _check_plane_args(self.shape, axis, index, t)
+        return np.array(self._array[plane_slicer(axis, index, t, in_plane)], dtype=np.float32)
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        return float(self._array[ijk[0], ijk[1], ijk[2], t])
+
+    def close(self) -> None:
+        self._array = np.zeros((1, 1, 1, 1), dtype=np.float32)
+
+
+def file_size(path: str | os.PathLike) -> int:
+    """Size of a file in bytes (sparse files report their apparent size)."""
+    return os.stat(path).st_size
