@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -59,3 +60,28 @@ class Session:
             raise ImageReadError(describe(path, f"could not read the voxel data ({exc})")) from exc
         self.state.set_volume(volume, window)
         return volume
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What to open and how to show it first (from the command line or a script)."""
+
+    paths: tuple[str, ...] = ()
+    voxel: tuple[int, int, int] | None = None
+    world: tuple[float, float, float] | None = None
+    window: tuple[float, float] | None = None
+    cmap: str | None = None
+    layout: str = "ortho"
+    size: tuple[int, int] = (1200, 420)
+    screenshot: Path | None = None
+
+    def apply_view_options(self, state: ViewerState) -> None:
+        """Initial cursor, window and colormap; call after the image is open."""
+        if self.cmap is not None:
+            state.set_colormap(self.cmap)
+        if self.window is not None:
+            state.set_window(*self.window)
+        if self.voxel is not None:
+            state.set_cursor(self.voxel)
+        elif self.world is not None:
+            state.set_cursor_world(self.world)

@@ -12,10 +12,9 @@ import math
 
 from psygnal import Signal
 
+from volview.core.colormap_names import COLORMAPS
 from volview.core.geometry import Plane
 from volview.core.volume import Volume
-
-COLORMAPS = ("gray", "gray_r", "hot", "viridis")
 
 
 class ViewerState:

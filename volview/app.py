@@ -1,0 +1,101 @@
+"""Composition root: QApplication, ViewerState, Session and MainWindow.
+
+Owns: ``run(options) -> exit code`` for the interactive window and for headless
+``--screenshot`` rendering (which picks the offscreen Qt platform by itself when
+there is no display). Errors opening files: a dialog in the window; on stderr with
+exit code 1 in screenshot mode.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from volview.core.state import ViewerState
+from volview.session import LaunchOptions, Session
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def choose_platform(headless: bool) -> None:
+    """Use the offscreen platform for headless runs when no display is available."""
+    if headless and not has_display() and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def make_application(headless: bool = False):
+    """The QApplication; headless renders use exact pixels (no high-DPI scaling)."""
+    from volview.qt.compat import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        if not headless:
+            QtWidgets.QApplication.setAttribute(QtCore.Qt.AA_EnableHighDpiScaling)
+            QtWidgets.QApplication.setAttribute(QtCore.Qt.AA_UseHighDpiPixmaps)
+        app = QtWidgets.QApplication([sys.argv[0], "-name", "volview"])
+    app.setApplicationName("volview")
+    return app
+
+
+def run(options: LaunchOptions) -> int:
+    headless = options.screenshot is not None
+    choose_platform(headless)
+    if not headless and not has_display() and os.environ.get("QT_QPA_PLATFORM") is None:
+        print(
+            "volview: no display found (DISPLAY is not set); "
+            "use --screenshot OUT.png to render without one",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    app = make_application(headless)
+    state = ViewerState()
+    session = Session(state)
+    if headless:
+        return render_screenshot(app, state, session, options)
+    from volview.qt.main_window import MainWindow
+
+    window = MainWindow(state, session, options.layout)
+    window.show()
+    if options.paths:
+        window.open_paths(options.paths)
+        _apply_view_options(window, options)
+    return app.exec_()
+
+
+def _apply_view_options(window, options: LaunchOptions) -> None:
+    try:
+        options.apply_view_options(window.state)
+    except ValueError as exc:
+        window.show_error_text(str(exc))
+
+
+def render_screenshot(app, state: ViewerState, session: Session, options: LaunchOptions) -> int:
+    """Render the views of ``options.paths`` to ``options.screenshot`` (a PNG)."""
+    from volview.qt.ortho_view import OrthoView
+
+    errors = session.open_paths(options.paths)
+    for error in errors:
+        print(f"volview: {error}", file=sys.stderr)
+    if errors or state.volume is None:
+        return EXIT_ERROR
+    try:
+        options.apply_view_options(state)
+    except ValueError as exc:
+        print(f"volview: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    view = OrthoView(state, options.layout, show_histogram=False)
+    view.resize(*options.size)
+    view.show()
+    app.processEvents()
+    view.reset_views()
+    app.processEvents()
+    image = view.views_panel.grab()
+    if not image.save(str(options.screenshot), "PNG"):
+        print(f"volview: could not write the screenshot {options.screenshot}", file=sys.stderr)
+        return EXIT_ERROR
+    view.close()
+    return EXIT_OK

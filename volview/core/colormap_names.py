@@ -1,0 +1,4 @@
+"""Names of the colormaps volview offers, with their menu labels (no imports: cheap for the CLI)."""
+
+COLORMAPS = ("gray", "gray_r", "hot", "viridis")
+LABELS = {"gray": "Gray", "gray_r": "Inverted gray", "hot": "Hot", "viridis": "Viridis"}

@@ -1,0 +1,293 @@
+"""SliceView: one display plane bound to the ViewerState.
+
+Owns: the pyqtgraph items of one plane (an overview image read with a stride sized
+to the widget, a full-resolution detail image of the visible region when zoomed in,
+the crosshair and the four orientation labels) and the mouse/keyboard gestures of a
+slice view (interaction-conventions.md §3):
+
+- left click/drag: move the cursor; middle drag or Shift+left drag: pan;
+- right drag: window/level (right/left widens/narrows, up/down raises/lowers);
+- wheel, Up/Down, PageUp/PageDown: step the slice (Shift: x10); Ctrl+wheel: zoom.
+
+Coordinate space: the ViewBox shows display millimetres (see core.geometry): x grows
+right, y grows up, a voxel is ``col_spacing_mm`` x ``row_spacing_mm`` wide.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from volview.core.geometry import Plane, PlaneLayout
+from volview.core.slicing import (
+    SliceRequest,
+    SliceResult,
+    detail_ranges,
+    extract_slice,
+    full_plane_request,
+    overview_step,
+)
+from volview.core.state import ViewerState
+from volview.errors import VolviewError
+from volview.qt.colormaps import lookup_table
+from volview.qt.compat import QtCore, QtGui, QtWidgets, pg
+
+Qt = QtCore.Qt
+CROSSHAIR_COLOR = (255, 204, 26, 190)  # yellow, ~75 % opaque: never mistaken for a fibre
+LABEL_COLOR = QtGui.QColor(255, 255, 255, 220)
+WHEEL_STEP = 120  # angleDelta units of one wheel notch
+ZOOM_PER_NOTCH = 1.15
+PAGE_STEP = 10
+
+
+class SliceViewBox(pg.ViewBox):
+    """A ViewBox whose mouse gestures are the viewer's, not pyqtgraph's defaults."""
+
+    def __init__(self, view: SliceView) -> None:
+        super().__init__(lockAspect=True, enableMenu=False, invertY=False)
+        self.setMouseEnabled(False, False)
+        self._view = view
+        self._wheel_accum = 0
+        self._drag_window: tuple[float, float] | None = None
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.LeftButton:
+            ev.accept()
+            self._view.move_cursor_to(self.mapToView(ev.pos()))
+        else:
+            ev.ignore()
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        button, shift = ev.button(), bool(ev.modifiers() & Qt.ShiftModifier)
+        ev.accept()
+        if button == Qt.LeftButton and not shift:
+            self._view.move_cursor_to(self.mapToView(ev.pos()))
+        elif button == Qt.MiddleButton or button == Qt.LeftButton:
+            delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+            self.translateBy(x=delta.x(), y=delta.y())
+        elif button == Qt.RightButton:
+            self._window_level_drag(ev)
+
+    def _window_level_drag(self, ev) -> None:
+        state = self._view.state
+        if ev.isStart() or self._drag_window is None:
+            self._drag_window = state.window
+        lo, hi = self._drag_window
+        moved = ev.screenPos() - ev.buttonDownScreenPos()
+        width = max(hi - lo, 1e-12) * 1.01 ** moved.x()
+        level = (lo + hi) / 2 - moved.y() * (hi - lo) / 256
+        state.set_window(level - width / 2, level + width / 2)
+        if ev.isFinish():
+            self._drag_window = None
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        ev.accept()
+        if ev.modifiers() & Qt.ControlModifier:
+            factor = ZOOM_PER_NOTCH ** (-ev.delta() / WHEEL_STEP)
+            self.scaleBy(x=factor, y=factor, center=self.mapToView(ev.pos()))
+            return
+        self._wheel_accum += ev.delta()
+        steps = int(self._wheel_accum / WHEEL_STEP)
+        if steps:
+            self._wheel_accum -= steps * WHEEL_STEP
+            factor = PAGE_STEP if ev.modifiers() & Qt.ShiftModifier else 1
+            self._view.step_slice(steps * factor)
+
+
+class SliceView(pg.GraphicsView):
+    """One plane of the current volume, with crosshair and orientation labels."""
+
+    read_failed = QtCore.Signal(str)
+
+    def __init__(self, state: ViewerState, plane: Plane, parent=None) -> None:
+        super().__init__(parent, background="k")
+        self.state = state
+        self.plane = plane
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setToolTip(
+            f"{plane.value.capitalize()} view: click to move the cursor, wheel to change "
+            "slice, Ctrl+wheel to zoom, middle drag to pan, right drag for window/level"
+        )
+        self.viewbox = SliceViewBox(self)
+        self.setCentralItem(self.viewbox)
+        self.overview_item = pg.ImageItem(axisOrder="row-major")
+        self.detail_item = pg.ImageItem(axisOrder="row-major")
+        self.detail_item.setZValue(1)
+        self.viewbox.addItem(self.overview_item)
+        self.viewbox.addItem(self.detail_item)
+        pen = pg.mkPen(CROSSHAIR_COLOR, width=1)
+        self.h_line = pg.InfiniteLine(angle=0, pen=pen, movable=False)
+        self.v_line = pg.InfiniteLine(angle=90, pen=pen, movable=False)
+        for line in (self.h_line, self.v_line):
+            line.setZValue(10)
+            self.viewbox.addItem(line, ignoreBounds=True)
+        self.labels = [self._make_label() for _ in range(4)]  # left, right, bottom, top
+        self.plane_layout: PlaneLayout | None = None
+        self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
+        self._latest_request_id = 0
+        self.viewbox.sigResized.connect(self._place_labels)
+        self.viewbox.sigResized.connect(self._refresh_overview_if_needed)
+        self.viewbox.sigRangeChanged.connect(self._refresh_detail)
+        state.volume_changed.connect(self._on_volume_changed)
+        state.cursor_changed.connect(self._on_cursor_changed)
+        state.window_changed.connect(self._on_window_changed)
+        state.colormap_changed.connect(self._on_colormap_changed)
+        self.set_lookup_table(None)
+        if state.volume is not None:
+            self._on_volume_changed(state.volume)
+
+    def _make_label(self) -> QtWidgets.QGraphicsSimpleTextItem:
+        label = QtWidgets.QGraphicsSimpleTextItem("", self.viewbox)
+        label.setBrush(LABEL_COLOR)
+        font = label.font()
+        font.setBold(True)
+        font.setPointSize(11)
+        label.setFont(font)
+        label.setZValue(20)
+        return label
+
+    # -- state -> view ---------------------------------------------------------------
+    def _on_volume_changed(self, volume) -> None:
+        self._shown = None
+        if volume is None:
+            self.plane_layout = None
+            self.overview_item.clear()
+            self.detail_item.clear()
+            return
+        self.plane_layout = volume.geometry.layout(self.plane)
+        for label, text in zip(self.labels, self.plane_layout.labels, strict=True):
+            label.setText(text)
+        self._place_labels()
+        self._on_window_changed(*self.state.window)
+        self.reset_view()
+        self._on_cursor_changed(self.state.cursor_ijk)
+
+    def _on_cursor_changed(self, ijk) -> None:
+        if self.plane_layout is None:
+            return
+        layout = self.plane_layout
+        col, row = layout.voxel_to_display(ijk[layout.col_axis], ijk[layout.row_axis])
+        self.v_line.setPos((col + 0.5) * layout.col_spacing_mm)
+        self.h_line.setPos((row + 0.5) * layout.row_spacing_mm)
+        self.refresh()
+
+    def _on_window_changed(self, lo: float, hi: float) -> None:
+        for item in (self.overview_item, self.detail_item):
+            item.setLevels((lo, hi))
+
+    def _on_colormap_changed(self, name: str) -> None:
+        self.set_lookup_table(lookup_table(name))
+
+    def set_lookup_table(self, lut: np.ndarray | None) -> None:
+        """Colour the plane with ``lut`` (256 x 3 uint8); None means the state's colormap."""
+        if lut is None:
+            lut = lookup_table(self.state.colormap)
+        for item in (self.overview_item, self.detail_item):
+            item.setLookupTable(lut)
+
+    # -- reading ---------------------------------------------------------------------
+    def _view_pixels(self) -> tuple[int, int]:
+        """Device pixels of the view, or a sensible default before it is laid out."""
+        ratio = self.devicePixelRatioF()
+        w, h = self.viewbox.width() * ratio, self.viewbox.height() * ratio
+        if w < 16 or h < 16:
+            return 512, 512
+        return int(w), int(h)
+
+    def refresh(self) -> None:
+        """Re-read the planes if the slice, volume index or resolution changed."""
+        if self.plane_layout is None or self.state.volume is None:
+            return
+        depth = self.state.cursor_ijk[self.plane_layout.depth_axis]
+        step = overview_step(self.plane_layout, *self._view_pixels())
+        shown = (depth, self.state.t, step)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        request = full_plane_request(self.plane_layout, depth, self.state.t, step)
+        self._show(self.overview_item, request)
+        self._refresh_detail()
+
+    def _refresh_overview_if_needed(self) -> None:
+        self.refresh()
+
+    def _refresh_detail(self) -> None:
+        if self.plane_layout is None or self._shown is None:
+            return
+        depth, t, overview = self._shown
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        w_px, h_px = self._view_pixels()
+        ranges = detail_ranges(self.plane_layout, (x0, y0, x1 - x0, y1 - y0), w_px, h_px)
+        if ranges is None or ranges[0].step >= overview:
+            self.detail_item.hide()
+            return
+        request = SliceRequest(self.plane_layout, depth, t, ranges[0], ranges[1])
+        if self._show(self.detail_item, request):
+            self.detail_item.show()
+
+    def _show(self, item: pg.ImageItem, request: SliceRequest) -> bool:
+        self._latest_request_id = request.request_id
+        try:
+            result = extract_slice(self.state.volume.image.proxy, request)
+        except VolviewError as exc:
+            self.read_failed.emit(str(exc))
+            return False
+        return self._apply(item, result)
+
+    def _apply(self, item: pg.ImageItem, result: SliceResult) -> bool:
+        if result.request_id < self._latest_request_id:
+            return False  # a newer request superseded this one
+        item.setImage(result.pixels, autoLevels=False, levels=self.state.window)
+        item.setRect(QtCore.QRectF(*result.rect_mm))
+        return True
+
+    # -- gestures --------------------------------------------------------------------
+    def move_cursor_to(self, point: QtCore.QPointF) -> None:
+        """Put the cursor on the voxel under ``point`` (display mm), keeping the slice."""
+        if self.plane_layout is None:
+            return
+        layout = self.plane_layout
+        col = min(max(math.floor(point.x() / layout.col_spacing_mm), 0), layout.n_cols - 1)
+        row = min(max(math.floor(point.y() / layout.row_spacing_mm), 0), layout.n_rows - 1)
+        v_col, v_row = layout.display_to_voxel(col, row)
+        ijk = list(self.state.cursor_ijk)
+        ijk[layout.col_axis], ijk[layout.row_axis] = v_col, v_row
+        self.state.set_cursor(ijk)
+
+    def step_slice(self, n_steps: int) -> None:
+        self.state.step_slice(self.plane, n_steps)
+
+    def reset_view(self) -> None:
+        if self.plane_layout is not None:
+            w, h = self.plane_layout.size_mm
+            self.viewbox.setRange(QtCore.QRectF(0, 0, w, h), padding=0.02)
+
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:
+        steps = {
+            Qt.Key_Up: 1,
+            Qt.Key_PageUp: 1,
+            Qt.Key_Right: 1,
+            Qt.Key_Down: -1,
+            Qt.Key_PageDown: -1,
+            Qt.Key_Left: -1,
+        }.get(ev.key())
+        if steps is None or self.plane_layout is None:
+            super().keyPressEvent(ev)
+            return
+        factor = PAGE_STEP if ev.modifiers() & Qt.ShiftModifier else 1
+        self.step_slice(steps * factor)
+        ev.accept()
+
+    def enterEvent(self, ev) -> None:
+        self.setFocus(Qt.MouseFocusReason)  # keys act on the view under the pointer
+        super().enterEvent(ev)
+
+    def _place_labels(self) -> None:
+        rect = self.viewbox.rect()
+        w, h, margin = rect.width(), rect.height(), 4
+        left, right, bottom, top = (label.boundingRect() for label in self.labels)
+        self.labels[0].setPos(margin, (h - left.height()) / 2)
+        self.labels[1].setPos(w - right.width() - margin, (h - right.height()) / 2)
+        self.labels[2].setPos((w - bottom.width()) / 2, h - bottom.height() - margin)
+        self.labels[3].setPos((w - top.width()) / 2, margin)
