@@ -9,8 +9,8 @@ import os
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PyQt5")
 
-import PyQt5  # noqa: E402, F401  (must come before pyqtgraph)
-import pyqtgraph as pg  # noqa: E402
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets  # noqa: E402
+import PyQt5  # noqa: F401  (must come before pyqtgraph)
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 __all__ = ["QtCore", "QtGui", "QtWidgets", "pg"]
