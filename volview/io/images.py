@@ -101,6 +101,7 @@ def open_image(path: str | os.PathLike) -> ImageFile:
         raise UnsupportedFormatError(
             describe(path, f"not a supported image type; volview opens {SUPPORTED_WORDS}")
         )
+    _check_pair_header(path)
     img = _load_with_nibabel(path)
     try:
         return _image_file_from(path, img)
@@ -108,6 +109,15 @@ def open_image(path: str | os.PathLike) -> ImageFile:
         raise
     except NIBABEL_LOAD_ERRORS as exc:
         raise CorruptFileError(describe(path, f"the header is invalid ({exc})")) from exc
+
+
+def _check_pair_header(path: Path) -> None:
+    """A ``.img`` is half of a pair: say that its ``.hdr`` is missing, not that it is invalid."""
+    if image_suffix(path) not in (".img", ".img.gz"):
+        return
+    header = Path(nib.Nifti1Pair.filespec_to_file_map(path)["header"].filename)
+    if not header.is_file():
+        raise FileAccessError(describe(path, f"its header file {header.name} is missing"))
 
 
 def _load_with_nibabel(path: Path):

@@ -178,12 +178,16 @@ class NibabelProxy:
         self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
     ) -> np.ndarray:
         _check_plane_args(self.shape, axis, index, t)
-        data = self._read(plane_slicer(axis, index, t, in_plane))
+        slicer = plane_slicer(axis, index, t, in_plane)
         in_plane_axes = [ax for ax in range(3) if ax != axis]
         out_shape = tuple(
             len(range(*sl.indices(self.shape[ax])))
             for ax, sl in zip(in_plane_axes, in_plane, strict=True)
         )
+        if 0 in out_shape:
+            # _read drops the axes a 1-D/2-D file lacks, so it cannot return an empty crop
+            return np.zeros(out_shape, dtype=np.float32)
+        data = self._read(slicer)
         return np.asarray(data.reshape(out_shape), dtype=np.float32)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:

@@ -74,7 +74,7 @@ class SliceViewBox(pg.ViewBox):
         if ev.isStart() or self._drag_window is None:
             self._drag_window = state.window
         lo, hi = self._drag_window
-        moved = ev.screenPos() - ev.buttonDownScreenPos()
+        moved = ev.pos() - ev.buttonDownPos()  # ViewBox pixels
         width = max(hi - lo, 1e-12) * 1.01 ** moved.x()
         level = (lo + hi) / 2 - moved.y() * (hi - lo) / 256
         state.set_window(level - width / 2, level + width / 2)

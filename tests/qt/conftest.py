@@ -1,0 +1,59 @@
+"""Fixtures for GUI tests: small images on disk and a state/session/window to drive."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from volview.core.state import ViewerState
+from volview.session import Session
+
+#: voxel axis orders named by where each axis points (nibabel orientation codes)
+ORIENTATIONS = {"RAS": "RAS", "LAS": "LAS", "LPI": "LPI"}
+
+
+def affine_for(code: str, zooms=(1.0, 2.0, 3.0)) -> np.ndarray:
+    """A diagonal affine whose voxel axes point the way ``code`` says (e.g. "LPI")."""
+    signs = [1 if c in "RAS" else -1 for c in code]
+    return np.diag([*(s * z for s, z in zip(signs, zooms, strict=True)), 1.0])
+
+
+def write_image(path, data, affine=None, **header_fields) -> str:
+    img = nib.Nifti1Image(data, np.eye(4) if affine is None else affine)
+    img.header.set_qform(img.affine, code=1)
+    img.header.set_sform(img.affine, code=1)
+    for name, value in header_fields.items():
+        img.header[name] = value
+    img.to_filename(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def ramp_image(tmp_path):
+    """A 20x16x12 float32 RAS image where each voxel's value encodes its index."""
+    i, j, k = np.meshgrid(np.arange(20), np.arange(16), np.arange(12), indexing="ij")
+    data = (i * 10000 + j * 100 + k).astype(np.float32)
+    return write_image(tmp_path / "ramp.nii", data, affine_for("RAS"))
+
+
+@pytest.fixture
+def state():
+    return ViewerState()
+
+
+@pytest.fixture
+def session(state):
+    return Session(state)
+
+
+@pytest.fixture
+def window(qtbot, state, session):
+    from volview.qt.main_window import MainWindow
+
+    win = MainWindow(state, session)
+    qtbot.addWidget(win)
+    win.resize(1200, 500)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
