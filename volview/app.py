@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 from volview.core.state import ViewerState
 from volview.session import LaunchOptions, Session
@@ -51,6 +52,8 @@ def run(options: LaunchOptions) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    if headless:
+        quiet_offscreen_messages()
     app = make_application(headless)
     state = ViewerState()
     session = Session(state)
@@ -59,6 +62,7 @@ def run(options: LaunchOptions) -> int:
     from volview.qt.main_window import MainWindow
 
     window = MainWindow(state, session, options.layout)
+    install_error_hook(window)
     window.show()
     if options.paths:
         window.open_paths(options.paths)
@@ -71,6 +75,33 @@ def _apply_view_options(window, options: LaunchOptions) -> None:
         options.apply_view_options(window.state)
     except ValueError as exc:
         window.show_error_text(str(exc))
+
+
+def install_error_hook(window) -> None:
+    """Report an unexpected exception in a dialog instead of letting PyQt abort."""
+
+    def hook(exc_type, exc, tb) -> None:
+        traceback.print_exception(exc_type, exc, tb)
+        window.show_error_text(
+            f"Unexpected error: {exc_type.__name__}: {exc}\n\nDetails were printed to the "
+            "terminal; please report them.",
+            title="volview: unexpected error",
+        )
+
+    sys.excepthook = hook
+
+
+def quiet_offscreen_messages() -> None:
+    """Drop the offscreen platform's harmless warnings from headless runs."""
+    from volview.qt.compat import QtCore
+
+    harmless = ("propagateSizeHints", "XDG_RUNTIME_DIR")
+
+    def handler(_mode, _context, message: str) -> None:
+        if not any(word in message for word in harmless):
+            print(message, file=sys.stderr)
+
+    QtCore.qInstallMessageHandler(handler)
 
 
 def render_screenshot(app, state: ViewerState, session: Session, options: LaunchOptions) -> int:

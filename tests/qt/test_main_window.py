@@ -227,3 +227,19 @@ def test_sparse_4gib_file_keeps_anonymous_memory_bounded(qtbot, window, tmp_path
     window.ortho_view.views_panel.repaint()
     assert rss_anon_mb() - before < 200
     assert window.ortho_view.views[Plane.SAGITTAL].overview_item.image.shape[0] < 2048
+
+
+def test_unexpected_exception_is_shown_not_fatal(qtbot, window, monkeypatch, capsys):
+    import sys
+
+    from volview.app import install_error_hook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    install_error_hook(window)
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert "boom in a slot" in window.error_dialog.text()
+    assert window.error_dialog.windowTitle() == "volview: unexpected error"
+    assert "RuntimeError" in capsys.readouterr().err

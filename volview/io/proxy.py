@@ -70,6 +70,24 @@ def plane_slicer(
     return (*spatial, t)
 
 
+def dense_span(view: np.ndarray) -> int | None:
+    """Bytes from a view's first to its last element, or None if a page-sized gap skips pages.
+
+    A view with no gap of a whole page between the bytes it reads needs every page
+    it spans, so reading the whole span at once costs nothing extra.
+    """
+    if any(stride < 0 for stride in view.strides):
+        return None
+    reach = view.itemsize
+    for stride, n in sorted((s, n) for s, n in zip(view.strides, view.shape, strict=True)):
+        if n == 1:
+            continue
+        if stride - reach >= mmap.PAGESIZE:
+            return None
+        reach += stride * (n - 1)
+    return reach
+
+
 def _check_plane_args(shape: tuple[int, ...], axis: int, index: int, t: int) -> None:
     if not 0 <= index < shape[axis]:
         raise IndexError(f"plane index {index} outside 0..{shape[axis] - 1} on axis {axis}")
@@ -81,8 +99,9 @@ class MemmapProxy:
     """Planes of uncompressed voxel data through a read-only memory map.
 
     The file is mapped once, read-only; ``MADV_RANDOM`` stops the kernel from
-    reading ahead around every page a strided (sagittal/coronal) plane touches,
-    while contiguous reads ask for exactly their range with ``MADV_WILLNEED``.
+    reading ahead around every page a strided (coronal) plane touches, while a plane
+    that needs every page it spans (axial; sagittal when rows are shorter than a
+    page) asks for exactly that range, sequentially, with ``MADV_WILLNEED``.
     """
 
     access = "memory-mapped"
@@ -116,9 +135,17 @@ class MemmapProxy:
     ) -> np.ndarray:
         _check_plane_args(self.shape, axis, index, t)
         view = self._array[plane_slicer(axis, index, t, in_plane)]
-        if axis == 2 and in_plane == (FULL, FULL):
-            self._will_need(view)
-        return self._scale(view)
+        pages = self._dense_pages(view)
+        if pages is None:
+            return self._scale(view)
+        # read the range in bulk: under MADV_RANDOM every page would fault in on its
+        # own, which makes a sagittal plane of a large file take many seconds
+        self._advise("MADV_SEQUENTIAL", pages)
+        self._advise("MADV_WILLNEED", pages)
+        try:
+            return self._scale(view)
+        finally:
+            self._advise("MADV_RANDOM", pages)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         raw = self._array[ijk[0], ijk[1], ijk[2], t]
@@ -132,16 +159,21 @@ class MemmapProxy:
             out += np.float32(self.inter)
         return out
 
-    def _will_need(self, view: np.ndarray) -> None:
-        """Ask the kernel to read a contiguous plane in one go (cold cache)."""
-        if not hasattr(mmap, "MADV_WILLNEED") or view.size == 0:
-            return
+    def _dense_pages(self, view: np.ndarray) -> tuple[int, int] | None:
+        """Page-aligned (start, length) in the map of a view that needs every page it spans."""
+        span = dense_span(view)
+        if span is None or view.size == 0:
+            return None
         start = view.__array_interface__["data"][0] - self._array.__array_interface__["data"][0]
         start += self.offset
-        page = mmap.PAGESIZE
-        aligned = start - start % page
-        length = start - aligned + view.size * view.itemsize
-        self._mmap.madvise(mmap.MADV_WILLNEED, aligned, length)
+        aligned = start - start % mmap.PAGESIZE
+        return aligned, start - aligned + span
+
+    def _advise(self, name: str, pages: tuple[int, int]) -> None:
+        """``madvise`` a byte range, where the platform has that advice."""
+        advice = getattr(mmap, name, None)
+        if advice is not None:
+            self._mmap.madvise(advice, *pages)
 
     def close(self) -> None:
         self._array = None  # drop the buffer export before closing the map

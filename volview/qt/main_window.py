@@ -113,11 +113,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if paths:
             self.open_paths(paths)
 
-    def show_error_text(self, text: str) -> None:
+    def show_error_text(self, text: str, title: str = "volview: could not open") -> None:
         """Show an error in a window-modal dialog that does not block the event loop."""
         box = QtWidgets.QMessageBox(self)
         box.setIcon(QtWidgets.QMessageBox.Warning)
-        box.setWindowTitle("volview: could not open")
+        box.setWindowTitle(title)
         box.setText(text)
         box.setAttribute(Qt.WA_DeleteOnClose)
         self.error_dialog = box

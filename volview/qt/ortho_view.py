@@ -46,7 +46,7 @@ class OrthoView(QtWidgets.QWidget):
         outer.addWidget(self.views_panel, stretch=1)
         self.histogram = pg.HistogramLUTWidget(gradientPosition="left")
         self.histogram.setToolTip(
-            "Histogram of a strided sample of the image. Drag the region or its edges "
+            "Histogram (log counts) of a strided sample of the image. Drag the region or its edges "
             "to set the window; right-click the gradient for colormaps."
         )
         self.histogram.setVisible(show_histogram)
@@ -79,7 +79,8 @@ class OrthoView(QtWidgets.QWidget):
         lo, hi = self.state.window
         if values.size:
             counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-            hist.plot.setData(edges, counts.astype(np.float64), stepMode="center")
+            centres = (edges[:-1] + edges[1:]) / 2
+            hist.plot.setData(centres, np.log1p(counts))  # log: background spikes dominate
             lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
         hist.setHistogramRange(lo, hi)
         self._on_window_changed(*self.state.window)
