@@ -95,11 +95,11 @@ def write_sparse_nifti(path: Path, shape: tuple[int, ...], dtype: str = "uint16"
     return Path(path)
 
 
-def patch_header(path: Path, offset: int, fmt: str, value) -> None:
+def patch_header(path: Path, offset: int, fmt: str, *values) -> None:
     """Overwrite bytes of a header in place (to build corrupt files)."""
     with open(path, "r+b") as f:
         f.seek(offset)
-        f.write(struct.pack(fmt, value))
+        f.write(struct.pack(fmt, *values))
 
 
 def fingerprint(path: Path) -> tuple[str, int, int]:
@@ -131,7 +131,7 @@ def plane_indices(n: int) -> list[int]:
 def assert_planes_match(proxy, data4: np.ndarray, in_plane=None) -> int:
     """Every first/middle/last plane of every axis and volume equals the oracle."""
     checked = 0
-    atol = FLOAT32_RTOL * float(np.abs(data4).max(initial=0.0))
+    atol = FLOAT32_RTOL * float(np.nanmax(np.abs(data4), initial=0.0))
     for axis in range(3):
         for index in plane_indices(data4.shape[axis]):
             for t in range(data4.shape[3]):

@@ -29,6 +29,17 @@ def write_image(path, data, affine=None, **header_fields) -> str:
     return str(path)
 
 
+def open_and_wait(qtbot, window, *paths) -> None:
+    """Open through the window and wait until every view has read its planes.
+
+    Views read once they are shown at their final size (the first image shows the
+    views, so their first read comes from the event loop).
+    """
+    assert window.open_paths(paths) == []
+    views = window.ortho_view.views.values()
+    qtbot.waitUntil(lambda: all(view.has_planes() for view in views), timeout=5000)
+
+
 @pytest.fixture
 def ramp_image(tmp_path):
     """A 20x16x12 float32 RAS image where each voxel's value encodes its index."""

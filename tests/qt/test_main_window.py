@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import resource
 
@@ -10,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from tests.qt.conftest import affine_for, write_image
+from tests.qt.conftest import affine_for, open_and_wait, write_image
 from volview.core.geometry import Plane
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 
@@ -55,8 +56,8 @@ def test_dropping_with_space_and_non_ascii_name(qtbot, window, tmp_path):
 
 def test_opening_a_second_image_replaces_the_first(qtbot, window, ramp_image, tmp_path):
     other = write_image(tmp_path / "other.nii", np.zeros((7, 7, 7), dtype=np.int16))
-    window.open_paths([ramp_image])
-    window.open_paths([other])
+    open_and_wait(qtbot, window, ramp_image)
+    open_and_wait(qtbot, window, other)
     assert window.state.volume.shape == (7, 7, 7)
     assert window.ortho_view.views[Plane.AXIAL].overview_item.image.shape == (7, 7)
 
@@ -121,7 +122,7 @@ def test_labels_and_flips_follow_the_affine(
     rng = np.random.default_rng(2)
     data = rng.random((6, 7, 8)).astype(np.float32)
     path = write_image(tmp_path / f"{code}.nii", data, affine_for(code))
-    window.open_paths([path])
+    open_and_wait(qtbot, window, path)
     assert labels_of(window, Plane.AXIAL) == axial
     assert labels_of(window, Plane.CORONAL) == coronal
     assert labels_of(window, Plane.SAGITTAL) == sagittal
@@ -135,7 +136,7 @@ def test_labels_and_flips_follow_the_affine(
 
 
 def test_neurological_toggle_mirrors_axial_and_coronal(qtbot, window, ramp_image):
-    window.open_paths([ramp_image])
+    open_and_wait(qtbot, window, ramp_image)
     radiological = window.ortho_view.views[Plane.AXIAL].overview_item.image.copy()
     window.radiological_action.setChecked(False)
     assert labels_of(window, Plane.AXIAL)[:2] == ("L", "R")
@@ -161,7 +162,7 @@ def test_unknown_orientation_shows_question_marks(qtbot, window, tmp_path):
     img = nib.Nifti1Image(np.ones((4, 4, 4), np.uint8), None)  # qform_code = sform_code = 0
     path = tmp_path / "noorient.nii"
     img.to_filename(path)
-    window.open_paths([path])
+    open_and_wait(qtbot, window, path)
     assert labels_of(window, Plane.AXIAL) == ("?", "?", "?", "?")
     assert "orientation unknown" in window.notice.text()
 
@@ -174,7 +175,7 @@ def test_status_bar_shows_voxel_world_and_scaled_value(qtbot, window, tmp_path):
     img.header.set_slope_inter(0.5, 100.0)
     path = tmp_path / "scaled.nii"
     img.to_filename(path)
-    window.open_paths([path])
+    open_and_wait(qtbot, window, path)
     window.state.set_cursor((1, 2, 3))
     text = window.readout.text()
     expected = nib.load(path).get_fdata()[1, 2, 3]
@@ -185,7 +186,7 @@ def test_status_bar_shows_voxel_world_and_scaled_value(qtbot, window, tmp_path):
 
 
 def test_colormap_menu_changes_every_view(qtbot, window, ramp_image):
-    window.open_paths([ramp_image])
+    open_and_wait(qtbot, window, ramp_image)
     window.colormap_actions["hot"].trigger()
     assert window.state.colormap == "hot"
     for view in window.ortho_view.views.values():
@@ -221,7 +222,7 @@ def test_sparse_4gib_file_keeps_anonymous_memory_bounded(qtbot, window, tmp_path
         f.write(b"\0" * (352 - f.tell()))
     os.truncate(path, 352 + int(np.prod(shape)) * 2)
     before = rss_anon_mb()
-    assert window.open_paths([path]) == []
+    open_and_wait(qtbot, window, path)
     window.ortho_view.views_panel.repaint()
     window.state.set_cursor((100, 1900, 50))
     window.ortho_view.views_panel.repaint()
@@ -243,3 +244,24 @@ def test_unexpected_exception_is_shown_not_fatal(qtbot, window, monkeypatch, cap
     assert "boom in a slot" in window.error_dialog.text()
     assert window.error_dialog.windowTitle() == "volview: unexpected error"
     assert "RuntimeError" in capsys.readouterr().err
+
+
+def test_first_open_reads_each_view_plane_once(qtbot, window, tmp_path, monkeypatch):
+    from volview.core.volume import SAMPLE_SIDE
+    from volview.io.proxy import MemmapProxy
+
+    reads = []
+    original = MemmapProxy.plane
+
+    def counting(self, axis, index, t=0, in_plane=(slice(None), slice(None))):
+        reads.append((axis, tuple(s.step or 1 for s in in_plane)))
+        return original(self, axis, index, t, in_plane)
+
+    monkeypatch.setattr(MemmapProxy, "plane", counting)
+    # planes much larger than the views, so that the stride depends on the view size
+    path = write_image(tmp_path / "big.nii", np.ones((1100, 1100, 20), np.int16))
+    open_and_wait(qtbot, window, path)
+    sample_step = math.ceil(1100 / SAMPLE_SIDE)  # the histogram/window sample's stride
+    sample_steps = (sample_step, sample_step)
+    view_reads = [axis for axis, steps in reads if steps != sample_steps]
+    assert sorted(view_reads) == [0, 1, 2], reads  # one read per view at its final size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.qt.conftest import affine_for, write_image
+from tests.qt.conftest import affine_for, open_and_wait, write_image
 from volview.core.geometry import Plane
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 
@@ -58,8 +58,8 @@ def wheel(view, pos: QtCore.QPoint, notches: int, modifiers=Qt.NoModifier):
 
 
 @pytest.fixture
-def loaded(window, ramp_image):
-    assert window.open_paths([ramp_image]) == []
+def loaded(qtbot, window, ramp_image):
+    open_and_wait(qtbot, window, ramp_image)
     return window
 
 
@@ -118,7 +118,7 @@ def test_wheel_and_keys_step_the_slice_under_the_mouse(qtbot, loaded):
 def test_wheel_direction_follows_world_not_voxel_order(qtbot, window, tmp_path):
     data = np.zeros((8, 8, 8), dtype=np.int16)
     path = write_image(tmp_path / "lpi.nii", data, affine_for("LPI"))
-    window.open_paths([path])
+    open_and_wait(qtbot, window, path)
     axial = window.ortho_view.views[Plane.AXIAL]
     k0 = window.state.cursor_ijk[2]
     z0 = window.state.cursor_xyz_mm[2]

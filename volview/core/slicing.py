@@ -68,11 +68,11 @@ def extract_slice(proxy: VolumeProxy, request: SliceRequest) -> SliceResult:
 
 def _axis_extent(rng: slice, n_samples: int, n_total: int, flip: bool) -> tuple[int, int]:
     """Display start index and width (in voxels) covered by a strided voxel range."""
-    step = rng.step or 1
+    start, _, step = rng.indices(n_total)  # also resolves open ends such as slice(None)
     width = n_samples * step
     if not flip:
-        return rng.start, width
-    last = rng.start + (n_samples - 1) * step
+        return start, width
+    last = start + (n_samples - 1) * step
     return n_total - last - step, width
 
 

@@ -76,9 +76,10 @@ def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
         ks = range(nk)
     else:
         ks = np.linspace(0, nk - 1, n_planes + 2).round().astype(int)[1:-1]
+    # round the step up so that no side yields more than SAMPLE_SIDE samples
     in_plane = (
-        slice(0, ni, max(1, ni // SAMPLE_SIDE)),
-        slice(0, nj, max(1, nj // SAMPLE_SIDE)),
+        slice(0, ni, max(1, -(-ni // SAMPLE_SIDE))),
+        slice(0, nj, max(1, -(-nj // SAMPLE_SIDE))),
     )
     planes = [proxy.plane(2, int(k), t, in_plane).ravel() for k in dict.fromkeys(ks)]
     return np.concatenate(planes)

@@ -39,6 +39,7 @@ LABEL_COLOR = QtGui.QColor(255, 255, 255, 220)
 WHEEL_STEP = 120  # angleDelta units of one wheel notch
 ZOOM_PER_NOTCH = 1.15
 PAGE_STEP = 10
+MIN_VIEW_PIXELS = 16  # below this the view is not laid out yet
 
 
 class SliceViewBox(pg.ViewBox):
@@ -126,8 +127,11 @@ class SliceView(pg.GraphicsView):
         self.plane_layout: PlaneLayout | None = None
         self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
         self._latest_request_id = 0
+        # resizes come in bursts while a window is laid out: read once, at the final size
+        self._resize_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._resize_timer.timeout.connect(self.refresh)
         self.viewbox.sigResized.connect(self._place_labels)
-        self.viewbox.sigResized.connect(self._refresh_overview_if_needed)
+        self.viewbox.sigResized.connect(self._resize_timer.start)
         self.viewbox.sigRangeChanged.connect(self._refresh_detail)
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._on_cursor_changed)
@@ -187,20 +191,31 @@ class SliceView(pg.GraphicsView):
             item.setLookupTable(lut)
 
     # -- reading ---------------------------------------------------------------------
-    def _view_pixels(self) -> tuple[int, int]:
-        """Device pixels of the view, or a sensible default before it is laid out."""
+    def _view_pixels(self) -> tuple[int, int] | None:
+        """Device pixels of the view; None until it is shown and laid out."""
+        if not self.isVisible():
+            return None
         ratio = self.devicePixelRatioF()
         w, h = self.viewbox.width() * ratio, self.viewbox.height() * ratio
-        if w < 16 or h < 16:
-            return 512, 512
+        if w < MIN_VIEW_PIXELS or h < MIN_VIEW_PIXELS:
+            return None
         return int(w), int(h)
 
+    def has_planes(self) -> bool:
+        """True once the current slice has been read and shown."""
+        return self._shown is not None
+
     def refresh(self) -> None:
-        """Re-read the planes if the slice, volume index or resolution changed."""
-        if self.plane_layout is None or self.state.volume is None:
+        """Re-read the planes if the slice, volume index or resolution changed.
+
+        A view that is not laid out yet reads nothing: the stride depends on its
+        size, and its first resize calls this again.
+        """
+        pixels = self._view_pixels()
+        if self.plane_layout is None or self.state.volume is None or pixels is None:
             return
         depth = self.state.cursor_ijk[self.plane_layout.depth_axis]
-        step = overview_step(self.plane_layout, *self._view_pixels())
+        step = overview_step(self.plane_layout, *pixels)
         shown = (depth, self.state.t, step)
         if shown == self._shown:
             return
@@ -209,16 +224,15 @@ class SliceView(pg.GraphicsView):
         self._show(self.overview_item, request)
         self._refresh_detail()
 
-    def _refresh_overview_if_needed(self) -> None:
-        self.refresh()
-
     def _refresh_detail(self) -> None:
         if self.plane_layout is None or self._shown is None:
             return
         depth, t, overview = self._shown
+        pixels = self._view_pixels()
+        if pixels is None:
+            return
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
-        w_px, h_px = self._view_pixels()
-        ranges = detail_ranges(self.plane_layout, (x0, y0, x1 - x0, y1 - y0), w_px, h_px)
+        ranges = detail_ranges(self.plane_layout, (x0, y0, x1 - x0, y1 - y0), *pixels)
         if ranges is None or ranges[0].step >= overview:
             self.detail_item.hide()
             return

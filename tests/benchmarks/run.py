@@ -1,0 +1,158 @@
+"""Run the performance benchmarks: ``python -m tests.benchmarks [--quick] [--only NAME]``.
+
+Owns: the command line, the order of the benchmark groups and the temporary folder
+that holds the generated files (removed at the end). Groups:
+
+- ``import``  import volview / ``--version`` / -X importtime (budget < 150 ms)
+- ``startup`` process start to first paint + peak anonymous memory (< 1.5 s, < 300 MB)
+- ``cursor``  cursor move, three planes re-read and repainted (median < 16 ms)
+- ``planes``  plane reads through the proxy alone (info only)
+
+Always exits 0 (it reports, it does not assert); a missed budget prints MISSED.
+Also runnable as ``python tests/benchmarks/run.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``tests.benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks.data import Workloads
+from tests.benchmarks.report import Report
+
+REPO = Path(__file__).resolve().parents[2]
+GROUPS = ("import", "startup", "cursor", "planes")
+#: Qt messages of the offscreen platform that say nothing about performance
+QT_NOISE = ("XDG_RUNTIME_DIR not set", "does not support propagateSizeHints")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Measure volview against the performance budgets of DESIGN.md.",
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only this group (repeatable): {', '.join(GROUPS)}",
+    )
+    args = parser.parse_args(argv)
+    if args.only:
+        unknown = [name for name in args.only if name not in GROUPS]
+        if unknown:
+            parser.error(f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    return args
+
+
+def describe_machine() -> str:
+    import numpy
+
+    import volview
+
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return (
+        f"volview {volview.__version__} ({commit}); Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}; {os.cpu_count()} CPUs; {platform.platform()}"
+    )
+
+
+def quiet_qt_noise() -> None:
+    """Drop the offscreen platform's harmless warnings from the in-process QApplication."""
+    from volview.qt.compat import QtCore
+
+    def handler(_mode, _context, message):
+        if not any(noise in message for noise in QT_NOISE):
+            sys.stderr.write(message + "\n")
+
+    QtCore.qInstallMessageHandler(handler)
+
+
+def run_group(name: str, report: Report, workloads: Workloads, folder: Path, quick: bool):
+    from tests.benchmarks import bench_cursor, bench_import, bench_planes, bench_startup
+
+    if name == "import":
+        bench_import.run(report, quick)
+    elif name == "startup":
+        bench_startup.run(report, workloads, folder, quick)
+    elif name == "cursor":
+        bench_cursor.run(report, workloads, quick)
+    elif name == "planes":
+        bench_planes.run(report, workloads, quick)
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def prepare_child_environment(folder: Path) -> None:
+    """Environment that the measured processes inherit.
+
+    Child interpreters write and read their bytecode under ``folder`` (as an installed
+    volview has its .pyc files), even when PYTHONDONTWRITEBYTECODE is set and the
+    working tree has no __pycache__; nothing is written into the repository.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    runtime = folder / "xdg-runtime"
+    runtime.mkdir(mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    groups = [g for g in GROUPS if not args.only or g in args.only]
+    report = Report()
+    print(f"volview benchmarks{' (--quick)' if args.quick else ''}: {', '.join(groups)}")
+    print(f"{describe_machine()}; {load_average()}", flush=True)
+    start = time.perf_counter()
+    saved_environ = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="volview-bench-") as folder:
+        prepare_child_environment(Path(folder))
+        if any(g in groups for g in ("cursor", "planes")):
+            quiet_qt_noise()
+        print(
+            "measured processes: QT_QPA_PLATFORM=offscreen, bytecode cached in the "
+            "temporary folder (PYTHONPYCACHEPREFIX), as for an installed volview"
+        )
+        workloads = Workloads(Path(folder), log=report.note)
+        try:
+            for name in groups:
+                try:
+                    run_group(name, report, workloads, Path(folder), args.quick)
+                except Exception:  # one broken group must not hide the others
+                    report.failed(f"{name} benchmarks", traceback.format_exc())
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_environ)
+    report.summary()
+    print(
+        f"total {time.perf_counter() - start:.0f} s; {load_average()} "
+        "(other work on this machine's 2 cores shows up as noise)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
