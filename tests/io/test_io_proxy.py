@@ -95,3 +95,10 @@ def test_memmap_close_unmaps_even_after_planes_were_read(tmp_path):
     image.close()
     assert not held_by_process(path)
     assert all(p.shape == (16, 16) for p in planes)  # the planes are copies, still valid
+
+
+def test_voxel_value_outside_the_image_raises(tmp_path):
+    image = open_image(write_nifti(tmp_path / "v.nii", np.zeros((3, 4, 5), np.int16)))
+    for ijk, t in (((-1, 0, 0), 0), ((0, 4, 0), 0), ((0, 0, 0), 1)):
+        with pytest.raises(IndexError, match="outside the image"):
+            image.proxy.value(ijk, t)

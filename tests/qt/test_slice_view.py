@@ -165,3 +165,19 @@ def test_pixels_have_the_voxel_aspect_ratio(qtbot, loaded):
     rect = coronal.overview_item.mapRectToScene(coronal.overview_item.boundingRect())
     n_rows, n_cols = coronal.overview_item.image.shape
     assert (rect.height() / n_rows) / (rect.width() / n_cols) == pytest.approx(3.0, rel=0.02)
+
+
+def test_time_index_reaches_the_views_and_readout(qtbot, window, tmp_path):
+    rng = np.random.default_rng(3)
+    data = rng.random((6, 7, 8, 5)).astype(np.float32)
+    path = write_image(tmp_path / "4d.nii", data, affine_for("RAS"))
+    open_and_wait(qtbot, window, path)
+    axial = window.ortho_view.views[Plane.AXIAL]
+    i, j, k = window.state.cursor_ijk
+    np.testing.assert_allclose(axial.overview_item.image, data[::-1, :, k, 0].T)
+    window.state.set_time(3)
+    np.testing.assert_allclose(axial.overview_item.image, data[::-1, :, k, 3].T)
+    assert "vol 4/5" in window.readout.text()
+    assert f"value {data[i, j, k, 3]:.6g}" in window.readout.text()
+    window.state.set_time(99)  # clamped to the last volume
+    assert window.state.t == 4

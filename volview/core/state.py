@@ -4,6 +4,8 @@ Owns: the current volume, the cursor (voxel indices ``ijk``), the volume index
 ``t``, the display window (lo, hi in scaled data units) and the colormap name.
 Setters validate and clamp, and emit their signal once, only when the value
 changed. Views never call each other; they call these setters and listen.
+``set_volume`` resets the cursor (to the centre), ``t`` and the window together and
+emits only ``volume_changed``: listeners read the new values from the state.
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ class ViewerState:
             and old.image is not getattr(volume, "image", None)
         ):
             old.image.close()
+
+    def set_time(self, t: int) -> None:
+        """Show volume ``t`` of a 4-D image (clamped to the volumes it has)."""
+        if self.volume is None:
+            return
+        t = min(max(int(t), 0), self.volume.n_volumes - 1)
+        if t != self.t:
+            self.t = t
+            self.time_changed.emit(t)
 
     def set_radiological(self, radiological: bool) -> None:
         """Switch between radiological and neurological display (same data, mirrored)."""

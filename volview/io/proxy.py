@@ -88,6 +88,11 @@ def dense_span(view: np.ndarray) -> int | None:
     return reach
 
 
+def _check_voxel_args(shape: tuple[int, ...], ijk: tuple[int, int, int], t: int) -> None:
+    if not all(0 <= v < n for v, n in zip((*ijk, t), shape, strict=True)):
+        raise IndexError(f"voxel {tuple(ijk)} of volume {t} outside the image {shape}")
+
+
 def _check_plane_args(shape: tuple[int, ...], axis: int, index: int, t: int) -> None:
     if not 0 <= index < shape[axis]:
         raise IndexError(f"plane index {index} outside 0..{shape[axis] - 1} on axis {axis}")
@@ -148,6 +153,7 @@ class MemmapProxy:
             self._advise("MADV_RANDOM", pages)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        _check_voxel_args(self.shape, ijk, t)
         raw = self._array[ijk[0], ijk[1], ijk[2], t]
         return float(raw) * self.slope + self.inter
 
@@ -223,6 +229,7 @@ class NibabelProxy:
         return np.asarray(data.reshape(out_shape), dtype=np.float32)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        _check_voxel_args(self.shape, ijk, t)
         return float(self._read((ijk[0], ijk[1], ijk[2], t)).reshape(()))
 
     def close(self) -> None:
@@ -251,6 +258,7 @@ class ArrayProxy:
         return np.array(self._array[plane_slicer(axis, index, t, in_plane)], dtype=np.float32)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        _check_voxel_args(self.shape, ijk, t)
         return float(self._array[ijk[0], ijk[1], ijk[2], t])
 
     def close(self) -> None:

@@ -40,6 +40,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._update_readout)
+        state.time_changed.connect(self._update_readout)
         for view in self.ortho_view.views.values():
             view.read_failed.connect(self.show_error_text)
         self._on_volume_changed(state.volume)

@@ -135,6 +135,7 @@ class SliceView(pg.GraphicsView):
         self.viewbox.sigRangeChanged.connect(self._refresh_detail)
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._on_cursor_changed)
+        state.time_changed.connect(self._on_time_changed)
         state.window_changed.connect(self._on_window_changed)
         state.colormap_changed.connect(self._on_colormap_changed)
         self.set_lookup_table(None)
@@ -174,6 +175,9 @@ class SliceView(pg.GraphicsView):
         col, row = layout.voxel_to_display(ijk[layout.col_axis], ijk[layout.row_axis])
         self.v_line.setPos((col + 0.5) * layout.col_spacing_mm)
         self.h_line.setPos((row + 0.5) * layout.row_spacing_mm)
+        self.refresh()
+
+    def _on_time_changed(self, _t: int) -> None:
         self.refresh()
 
     def _on_window_changed(self, lo: float, hi: float) -> None:
