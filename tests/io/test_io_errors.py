@@ -50,27 +50,20 @@ def test_every_error_is_a_volview_error():
         assert issubclass(cls, VolviewError)
 
 
-def test_missing_file(tmp_path):
-    path = tmp_path / "nowhere.nii"
+@pytest.mark.parametrize(
+    ("name", "make", "words"),
+    [
+        ("nowhere.nii", lambda path: None, "not found"),
+        ("folder.nii", lambda path: path.mkdir(), "folder"),
+        ("empty.nii", lambda path: path.touch(), "empty"),
+    ],
+)
+def test_missing_folder_or_empty(tmp_path, name, make, words):
+    path = tmp_path / name
+    make(path)
     with pytest.raises(FileAccessError) as info:
         open_image(path)
-    assert_message(info.value, path, "not found")
-
-
-def test_directory(tmp_path):
-    path = tmp_path / "folder.nii"
-    path.mkdir()
-    with pytest.raises(FileAccessError) as info:
-        open_image(path)
-    assert_message(info.value, path, "folder")
-
-
-def test_empty_file(tmp_path):
-    path = tmp_path / "empty.nii"
-    path.touch()
-    with pytest.raises(FileAccessError) as info:
-        open_image(path)
-    assert_message(info.value, path, "empty")
+    assert_message(info.value, path, words)
 
 
 def test_random_bytes(tmp_path):

@@ -247,7 +247,7 @@ def test_unexpected_exception_is_shown_not_fatal(qtbot, window, monkeypatch, cap
 
 
 def test_first_open_reads_each_view_plane_once(qtbot, window, tmp_path, monkeypatch):
-    from volview.core.volume import SAMPLE_SIDE
+    from volview.core.volume import SAMPLE_PLANES, SAMPLE_SIDE
     from volview.io.proxy import MemmapProxy
 
     reads = []
@@ -265,3 +265,5 @@ def test_first_open_reads_each_view_plane_once(qtbot, window, tmp_path, monkeypa
     sample_steps = (sample_step, sample_step)
     view_reads = [axis for axis, steps in reads if steps != sample_steps]
     assert sorted(view_reads) == [0, 1, 2], reads  # one read per view at its final size
+    # the window and the histogram share one sample, read once
+    assert len(reads) - len(view_reads) == SAMPLE_PLANES

@@ -9,6 +9,7 @@ through ``Volume.geometry``. Nothing here reads a whole volume.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -40,7 +41,15 @@ class Volume:
         return cls(image, geometry)
 
     def with_convention(self, radiological: bool) -> Volume:
-        return Volume.from_image(self.image, radiological=radiological)
+        mirrored = Volume.from_image(self.image, radiological=radiological)
+        if "intensity_sample" in self.__dict__:  # same voxels: keep the sample already read
+            mirrored.__dict__["intensity_sample"] = self.intensity_sample
+        return mirrored
+
+    @cached_property
+    def intensity_sample(self) -> np.ndarray:
+        """The strided sample of volume 0 (read once) behind the auto window and histogram."""
+        return sample_values(self)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -89,7 +98,7 @@ def auto_window(volume: Volume, t: int = 0) -> tuple[float, float]:
     """Initial display window: plausible cal_min/cal_max, else 2nd-98th percentile."""
     if volume.image.cal_range is not None:
         return volume.image.cal_range
-    return robust_range(sample_values(volume, t))
+    return robust_range(volume.intensity_sample if t == 0 else sample_values(volume, t))
 
 
 def robust_range(values: np.ndarray) -> tuple[float, float]:

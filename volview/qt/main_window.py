@@ -140,15 +140,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- state -> window -------------------------------------------------------------
     def _on_convention_toggled(self, radiological: bool) -> None:
-        self.state.set_radiological(radiological)
-        self._on_volume_changed(self.state.volume)
+        self.state.set_radiological(radiological)  # re-emits volume_changed when one is open
+        self._show_convention()
+
+    def _show_convention(self) -> None:
+        self.convention_label.setText(
+            "RADIOLOGICAL (R\u25c0)" if self.state.radiological else "NEUROLOGICAL (L\u25c0)"
+        )
 
     def _on_volume_changed(self, volume) -> None:
         self.stack.setCurrentWidget(self.empty_hint if volume is None else self.ortho_view)
         self.setWindowTitle("volview" if volume is None else f"{volume.name} \u2014 volview")
-        self.convention_label.setText(
-            "RADIOLOGICAL (R\u25c0)" if self.state.radiological else "NEUROLOGICAL (L\u25c0)"
-        )
+        self._show_convention()
         if volume is None:
             self.notice.clear()
             self.access_label.clear()

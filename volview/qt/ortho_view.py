@@ -12,7 +12,6 @@ import numpy as np
 
 from volview.core.geometry import Plane
 from volview.core.state import ViewerState
-from volview.core.volume import sample_values
 from volview.errors import VolviewError
 from volview.qt.colormaps import colormap
 from volview.qt.compat import QtWidgets, pg
@@ -72,7 +71,7 @@ class OrthoView(QtWidgets.QWidget):
             hist.plot.setData([], [])
             return
         try:
-            values = sample_values(volume, self.state.t)
+            values = volume.intensity_sample
         except VolviewError:
             values = np.array([], dtype=np.float32)
         values = values[np.isfinite(values)]
