@@ -124,6 +124,8 @@ def render_screenshot(app, state: ViewerState, session: Session, options: Launch
     app.processEvents()
     view.reset_views()
     app.processEvents()
+    for slice_view in view.views.values():
+        slice_view.tract_overlay.redraw()
     image = view.views_panel.grab()
     if not image.save(str(options.screenshot), "PNG"):
         print(f"volview: could not write the screenshot {options.screenshot}", file=sys.stderr)

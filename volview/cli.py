@@ -1,6 +1,7 @@
 """Command line: ``volview [FILES] [--screenshot OUT.png] [options]``.
 
-Owns: argument parsing and validation into ``LaunchOptions``. ``--help`` and
+Owns: argument parsing and validation into ``LaunchOptions``; ``volview header ...``
+is handed to ``volview.header_cli``. ``--help`` and
 ``--version`` never import Qt: ``volview.app`` is imported only once the
 arguments are known to be good. Exit codes: 0 ok, 1 a file could not be opened
 or rendered, 2 bad arguments.
@@ -23,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="volview",
         description="View NIfTI, Analyze and MGH images as three linked slices. "
         "Files are memory-mapped: only what is on screen is read.",
+        epilog="Print or edit a header from scripts: "
+        "volview header FILE [--json] [--set FIELD=VALUE ...] (see volview header --help).",
     )
     parser.add_argument("files", nargs="*", help="image files (.nii, .nii.gz, .hdr/.img, .mgz)")
     parser.add_argument("--version", action="version", version=f"volview {__version__}")
@@ -74,6 +77,11 @@ def parse_args(argv: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["header"]:
+        from volview import header_cli
+
+        return header_cli.main(argv[1:])
     options = parse_args(argv)
     from volview import app
 

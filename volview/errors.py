@@ -30,6 +30,30 @@ class ImageReadError(VolviewError):
     """Reading voxel data from an opened image failed (e.g. truncated gzip)."""
 
 
+class OpenCancelled(VolviewError):  # noqa: N818 - reads as what happened
+    """The user cancelled a long open (decompression, parsing); nothing was left behind."""
+
+
+class HeaderValueError(VolviewError):
+    """An edit of one header field was refused: ``str(err) == f"{key}: {message}"``.
+
+    It names the field, not the file: the edit has not touched any file yet.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+class HeaderSaveError(VolviewError):
+    """Writing a header (in place or by rewriting the file) failed or was refused."""
+
+
+class SaveCancelled(VolviewError):  # noqa: N818 (the name says what happened)
+    """The user cancelled a save; the original file is untouched."""
+
+
 def describe(path: str | Path, problem: str) -> str:
     """Format a message as ``"<file name>: <problem>"`` with the full path in brackets."""
     path = Path(path)

@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from psygnal import Signal
+
 from volview.core.state import ViewerState
+from volview.core.streamline_index import StreamlineIndex
+from volview.core.tracts import TractLayer, grid_image, grid_note
 from volview.core.volume import Volume, auto_window
 from volview.errors import ImageReadError, UnsupportedFormatError, VolviewError, describe
 from volview.io.images import SUPPORTED_WORDS, is_image_path, open_image
 from volview.io.proxy import READ_ERRORS
+from volview.io.tractogram import Tractogram, is_tractogram_path, open_tractogram
+
+OPEN_WORDS = f"{SUPPORTED_WORDS}, and tractograms (.trx, .tck, .trk)"
 
 
 def path_from_argument(arg: str | os.PathLike) -> Path:
@@ -30,8 +37,14 @@ def path_from_argument(arg: str | os.PathLike) -> Path:
 
 
 class Session:
+    #: a file was opened and is now shown (its Volume, as read from disk)
+    opened = Signal(object)
+
     def __init__(self, state: ViewerState) -> None:
         self.state = state
+        #: build tractogram indexes inside open_paths (scripts, --screenshot); the GUI
+        #: turns this off and builds them in the background instead
+        self.index_in_foreground = True
 
     def open_paths(self, paths: Iterable[str | os.PathLike]) -> list[VolviewError]:
         """Open each path; an image replaces the current one. Returns the errors."""
@@ -41,12 +54,17 @@ class Session:
                 self.open_path(path_from_argument(arg))
             except VolviewError as exc:
                 errors.append(exc)
+        if self.index_in_foreground:
+            self.build_indexes()
         return errors
 
-    def open_path(self, path: Path) -> Volume:
+    def open_path(self, path: Path) -> Volume | TractLayer:
+        """Open one file: an image replaces the current one, a tractogram is added."""
+        if is_tractogram_path(path):
+            return self.add_tractogram(open_tractogram(path))
         if not is_image_path(path) and path.is_file():
             raise UnsupportedFormatError(
-                describe(path, f"not a supported file type; volview opens {SUPPORTED_WORDS}")
+                describe(path, f"not a supported file type; volview opens {OPEN_WORDS}")
             )
         image = open_image(path)
         try:
@@ -59,7 +77,58 @@ class Session:
             image.close()
             raise ImageReadError(describe(path, f"could not read the voxel data ({exc})")) from exc
         self.state.set_volume(volume, window)
+        self.opened.emit(volume)
         return volume
+
+    # -- tractograms ------------------------------------------------------------------
+    def add_tractogram(self, tractogram: Tractogram) -> TractLayer:
+        """Show ``tractogram`` over the image (or over its own grid if there is none).
+
+        The layer draws nothing until its index is built (``build_index``).
+        """
+        if self.state.volume is None:
+            image = grid_image(tractogram)
+            volume = Volume.from_image(image, radiological=self.state.radiological)
+            self.state.set_volume(volume, (0.0, 1.0))
+            self.opened.emit(volume)
+        layer = TractLayer(tractogram)
+        self.state.add_tracts(layer)
+        return layer
+
+    def index_grid(self) -> tuple[bytes, tuple[int, int, int]] | None:
+        """What an index must match to be drawn over the current image."""
+        volume = self.state.volume
+        if volume is None:
+            return None
+        return volume.image.affine.tobytes(), volume.shape
+
+    def build_index(self, layer: TractLayer, progress=None, cancelled=None):
+        """Index ``layer`` in the current image's voxel grid (slow: run it in the background).
+
+        Returns ``(index, grid_note, grid)``; hand them to ``layer.set_index`` on the
+        thread that owns the state, if ``grid`` still equals ``index_grid()``.
+        """
+        volume = self.state.volume
+        tractogram = layer.tractogram
+        index = StreamlineIndex.build(
+            tractogram.positions,
+            tractogram.offsets,
+            volume.image.affine,
+            volume.shape,
+            progress=progress,
+            cancelled=cancelled,
+        )
+        note = grid_note(tractogram, volume.image.affine, volume.shape)
+        return index, note, self.index_grid()
+
+    def build_indexes(self) -> None:
+        """Index, in the foreground, every layer whose index does not match the image."""
+        grid = self.index_grid()
+        if grid is None:
+            return
+        for layer in self.state.tracts:
+            if layer.grid != grid:
+                layer.set_index(*self.build_index(layer))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ that holds the generated files (removed at the end). Groups:
 - ``startup`` process start to first paint + peak anonymous memory (< 1.5 s, < 300 MB)
 - ``cursor``  cursor move, three planes re-read and repainted (median < 16 ms)
 - ``planes``  plane reads through the proxy alone (info only)
+- ``header``  header save in place on a 16 GiB sparse .nii (budget < 50 ms)
+- ``streamlines`` slab index of 1M streamlines: build, memory, query (< 2.5 s, < 25 %,
+  < 15 ms); the tractogram is cached under $TMPDIR/volview-bench/
 
 Always exits 0 (it reports, it does not assert); a missed budget prints MISSED.
 Also runnable as ``python tests/benchmarks/run.py``.
@@ -31,7 +34,7 @@ from tests.benchmarks.data import Workloads
 from tests.benchmarks.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("import", "startup", "cursor", "planes")
+GROUPS = ("import", "startup", "cursor", "planes", "header", "streamlines")
 #: Qt messages of the offscreen platform that say nothing about performance
 QT_NOISE = ("XDG_RUNTIME_DIR not set", "does not support propagateSizeHints")
 
@@ -99,6 +102,14 @@ def run_group(name: str, report: Report, workloads: Workloads, folder: Path, qui
         bench_cursor.run(report, workloads, quick)
     elif name == "planes":
         bench_planes.run(report, workloads, quick)
+    elif name == "header":
+        from tests.benchmarks import bench_header
+
+        bench_header.run(report, folder, quick)
+    elif name == "streamlines":
+        from tests.benchmarks import bench_streamlines
+
+        bench_streamlines.run(report, quick)
 
 
 def load_average() -> str:

@@ -1,7 +1,8 @@
 """ViewerState: the one source of truth that every view subscribes to.
 
 Owns: the current volume, the cursor (voxel indices ``ijk``), the volume index
-``t``, the display window (lo, hi in scaled data units) and the colormap name.
+``t``, the display window (lo, hi in scaled data units), the colormap name and the
+tractogram layers drawn over the image (``tracts``, bottom to top).
 Setters validate and clamp, and emit their signal once, only when the value
 changed. Views never call each other; they call these setters and listen.
 ``set_volume`` resets the cursor (to the centre), ``t`` and the window together and
@@ -11,12 +12,16 @@ emits only ``volume_changed``: listeners read the new values from the state.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from psygnal import Signal
 
 from volview.core.colormap_names import COLORMAPS
 from volview.core.geometry import Plane
 from volview.core.volume import Volume
+
+if TYPE_CHECKING:
+    from volview.core.tracts import TractLayer
 
 
 class ViewerState:
@@ -25,6 +30,7 @@ class ViewerState:
     time_changed = Signal(int)
     window_changed = Signal(float, float)
     colormap_changed = Signal(str)
+    tracts_changed = Signal()  # a tractogram layer was added or removed
 
     def __init__(self) -> None:
         self.volume: Volume | None = None
@@ -33,6 +39,7 @@ class ViewerState:
         self.window: tuple[float, float] = (0.0, 1.0)
         self.colormap = "gray"
         self.radiological = True
+        self.tracts: list[TractLayer] = []
 
     # -- volume --------------------------------------------------------------------
     def set_volume(self, volume: Volume | None, window: tuple[float, float] | None = None) -> None:
@@ -67,11 +74,20 @@ class ViewerState:
             return
         self.radiological = radiological
         if self.volume is not None:
-            volume = self.volume.with_convention(radiological)
-            cursor = self.cursor_ijk
-            self.volume = volume
-            self.volume_changed.emit(volume)
-            self.set_cursor(cursor)
+            self.replace_volume(self.volume.with_convention(radiological))
+
+    def replace_volume(self, volume: Volume) -> None:
+        """Show the same voxels under a new description (convention, header preview).
+
+        Unlike ``set_volume`` the cursor voxel, the volume index and the window stay,
+        and the current image is not closed: ``volume`` shares its file.
+        """
+        if self.volume is None:
+            raise ValueError("replace_volume needs an open volume; use set_volume")
+        cursor = self.cursor_ijk
+        self.volume = volume
+        self.volume_changed.emit(volume)
+        self.set_cursor(cursor)
 
     # -- cursor --------------------------------------------------------------------
     def set_cursor(self, ijk) -> None:
@@ -105,6 +121,18 @@ class ViewerState:
         if self.volume is None:
             return None
         return self.volume.value(self.cursor_ijk, self.t)
+
+    # -- tractograms ------------------------------------------------------------------
+    def add_tracts(self, layer: TractLayer) -> None:
+        """Draw ``layer`` over the image, on top of the tractograms already shown."""
+        self.tracts.append(layer)
+        self.tracts_changed.emit()
+
+    def remove_tracts(self, layer: TractLayer) -> None:
+        """Stop drawing ``layer`` and release its file."""
+        self.tracts.remove(layer)
+        self.tracts_changed.emit()
+        layer.close()
 
     # -- display -------------------------------------------------------------------
     def set_window(self, lo: float, hi: float) -> None:

@@ -8,6 +8,7 @@ except through the proxy; files are opened read-only.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import zlib
@@ -27,7 +28,14 @@ from volview.errors import (
     VolviewError,
     describe,
 )
-from volview.io.proxy import ArrayProxy, MemmapProxy, NibabelProxy, VolumeProxy, file_size
+from volview.io.proxy import (
+    ArrayProxy,
+    MemmapProxy,
+    NibabelProxy,
+    RescaledProxy,
+    VolumeProxy,
+    file_size,
+)
 
 #: suffixes volview opens as images, longest first so that ``.nii.gz`` wins over ``.gz``
 IMAGE_SUFFIXES = (".nii.gz", ".img.gz", ".hdr.gz", ".nii", ".hdr", ".img", ".mgh", ".mgz")
@@ -61,6 +69,8 @@ class ImageFile:
     proxy: VolumeProxy
     cal_range: tuple[float, float] | None = None
     notes: tuple[str, ...] = field(default=())
+    #: (slope, intercept) the proxy applies to the stored numbers
+    scaling: tuple[float, float] = (1.0, 0.0)
 
     def close(self) -> None:
         self.proxy.close()
@@ -145,7 +155,7 @@ def _reason(exc: Exception) -> str:
 def _image_file_from(path: Path, img) -> ImageFile:
     shape4 = _shape4(path, tuple(int(n) for n in img.shape))
     _check_dtype(path, img.get_data_dtype())
-    affine, voxel_sizes, notes = _geometry(img, shape4)
+    affine, voxel_sizes, notes = _geometry(img.affine, img.header.get_zooms())
     proxy = _make_proxy(path, img, shape4)
     return ImageFile(
         path=path,
@@ -153,10 +163,40 @@ def _image_file_from(path: Path, img) -> ImageFile:
         shape=shape4,
         affine=affine,
         voxel_sizes=voxel_sizes,
-        orientation_known=_orientation_known(img) and not notes,
+        orientation_known=_orientation_known(img.header) and not notes,
         proxy=proxy,
-        cal_range=_cal_range(img),
+        cal_range=_cal_range(img.header),
         notes=notes,
+        scaling=_scaling(img.dataobj),
+    )
+
+
+def with_header(image: ImageFile, header, scaling: tuple[float, float]) -> ImageFile:
+    """``image`` as an edited nibabel ``header`` describes it (same voxels, same file).
+
+    Geometry, calibration range and scaling follow the header; the proxy is shared
+    (wrapped when the scaling differs), so closing either image closes the file.
+    """
+    proxy = image.proxy
+    base, base_scaling = (
+        (proxy.base, proxy.base_scaling)
+        if isinstance(proxy, RescaledProxy)
+        else (proxy, image.scaling)
+    )
+    if tuple(scaling) != tuple(base_scaling):
+        proxy = RescaledProxy(base, base_scaling, scaling)
+    else:
+        proxy = base
+    affine, voxel_sizes, notes = _geometry(header.get_best_affine(), header.get_zooms())
+    return dataclasses.replace(
+        image,
+        affine=affine,
+        voxel_sizes=voxel_sizes,
+        orientation_known=_orientation_known(header) and not notes,
+        proxy=proxy,
+        cal_range=_cal_range(header),
+        notes=notes,
+        scaling=scaling,
     )
 
 
@@ -190,18 +230,17 @@ def _format_name(img) -> str:
     return next((name for cls, name in names.items() if type(img) is cls), "Analyze 7.5")
 
 
-def _orientation_known(img) -> bool:
-    header = img.header
-    if isinstance(img, nib.MGHImage):
+def _orientation_known(header) -> bool:
+    if isinstance(header, nib.freesurfer.mghformat.MGHHeader):
         return True
     if "qform_code" in header:
         return int(header["qform_code"]) > 0 or int(header["sform_code"]) > 0
     return False
 
 
-def _geometry(img, shape4) -> tuple[np.ndarray, tuple[float, float, float], tuple[str, ...]]:
+def _geometry(affine, zooms) -> tuple[np.ndarray, tuple[float, float, float], tuple[str, ...]]:
     """Affine and voxel sizes, falling back to a plain scaling when the header's are unusable."""
-    affine = np.asarray(img.affine, dtype=np.float64)
+    affine = np.asarray(affine, dtype=np.float64)
     usable = (
         affine.shape == (4, 4)
         and np.isfinite(affine).all()
@@ -210,15 +249,20 @@ def _geometry(img, shape4) -> tuple[np.ndarray, tuple[float, float, float], tupl
     if usable:
         sizes = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
         return affine, tuple(float(s) for s in sizes), ()
-    zooms = [float(z) for z in img.header.get_zooms()[:3]] + [1.0] * 3
+    zooms = [float(z) for z in zooms[:3]] + [1.0] * 3
     sizes = tuple(z if np.isfinite(z) and z > 0 else 1.0 for z in zooms[:3])
     fallback = np.diag([*sizes, 1.0])
     note = "the header's voxel-to-world transform is invalid; showing voxel axes"
     return fallback, sizes, (note,)
 
 
-def _cal_range(img) -> tuple[float, float] | None:
-    header = img.header
+def _scaling(dataobj) -> tuple[float, float]:
+    slope = float(getattr(dataobj, "slope", 1.0))
+    inter = float(getattr(dataobj, "inter", 0.0))
+    return slope, inter
+
+
+def _cal_range(header) -> tuple[float, float] | None:
     if "cal_min" not in header:
         return None
     lo, hi = float(header["cal_min"]), float(header["cal_max"])

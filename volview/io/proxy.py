@@ -6,7 +6,8 @@ Owns: the ``VolumeProxy`` protocol and its implementations
   (any byte order, Fortran order), scaling applied to the plane that was read;
 - ``NibabelProxy`` anything nibabel's ArrayProxy serves (``.nii.gz`` through
   indexed_gzip, ``.mgz``): ``dataobj[slicer]`` per plane;
-- ``ArrayProxy``   an array already in RAM.
+- ``ArrayProxy``   an array already in RAM;
+- ``RescaledProxy`` another proxy seen through a different slope/intercept.
 
 Coordinate space: voxel indices. Shapes are always 4-D ``(ni, nj, nk, nt)``. A plane
 is addressed by the voxel axis held fixed (0, 1 or 2), its index and the volume ``t``;
@@ -263,6 +264,45 @@ class ArrayProxy:
 
     def close(self) -> None:
         self._array = np.zeros((1, 1, 1, 1), dtype=np.float32)
+
+
+class RescaledProxy:
+    """Another proxy's voxels under a different slope/intercept (a header edit's preview).
+
+    ``base`` applies ``base_scaling``; values come back as if ``scaling`` had been
+    applied to the stored numbers instead. Closing this proxy closes ``base``.
+    """
+
+    def __init__(
+        self,
+        base: VolumeProxy,
+        base_scaling: tuple[float, float],
+        scaling: tuple[float, float],
+    ) -> None:
+        (slope0, inter0), (slope1, inter1) = base_scaling, scaling
+        if slope0 == 0:
+            raise ValueError("the base proxy's slope must not be zero")
+        self.base = base
+        self.base_scaling = base_scaling
+        self.shape = base.shape
+        self.access = base.access
+        self.random_access = base.random_access
+        self._gain = slope1 / slope0
+        self._offset = inter1 - inter0 * slope1 / slope0
+
+    def plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray:
+        out = self.base.plane(axis, index, t, in_plane)
+        out *= np.float32(self._gain)
+        out += np.float32(self._offset)
+        return out
+
+    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
+        return self.base.value(ijk, t) * self._gain + self._offset
+
+    def close(self) -> None:
+        self.base.close()
 
 
 def file_size(path: str | os.PathLike) -> int:

@@ -1,6 +1,6 @@
 """Colormaps by name (the names ``volview.core.state.COLORMAPS`` allows) as pyqtgraph maps.
 
-Owns: ``colormap(name) -> pg.ColorMap`` and ``lookup_table(name)`` (256 x 3 uint8).
+Owns: ``colormap(name) -> pg.ColorMap`` and ``lookup_table(name)`` (256 x 3 or 4 uint8).
 """
 
 from __future__ import annotations
@@ -27,5 +27,6 @@ def colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
 
 
-def lookup_table(name: str) -> np.ndarray:
-    return colormap(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+def lookup_table(name: str, alpha: bool = False) -> np.ndarray:
+    """256 x 3 uint8 (or 256 x 4 with ``alpha``) colours of ``name``."""
+    return colormap(name).getLookupTable(0.0, 1.0, 256, alpha=alpha)

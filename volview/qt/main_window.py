@@ -1,6 +1,8 @@
 """MainWindow: menus, status bar, drag-and-drop and error dialogs around the OrthoView.
 
-Owns: the QActions (File > Open, Quit; View > Reset view, colormaps, convention),
+Owns: the menus (File > Open, Save header, Save As, Quit; Edit > header undo/redo;
+View > Header editor, Reset view, colormaps, convention; the header actions come
+from HeaderController),
 the status-bar readout (voxel ``ijk``, world ``xyz_mm``, scaled value, how the file
 is read, orientation notices) and the empty-window hint. Every file it opens goes
 through ``Session.open_paths``; every error it gets is shown in a dialog that names
@@ -13,11 +15,18 @@ from volview.core.colormap_names import COLORMAPS, LABELS
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
 from volview.io.images import IMAGE_FILTER
+from volview.io.tractogram import TRACTOGRAM_FILTER, is_tractogram_path
 from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.header_dock import HeaderController
 from volview.qt.ortho_view import OrthoView
-from volview.session import Session
+from volview.qt.tract_dock import TractController
+from volview.session import Session, path_from_argument
 
 Qt = QtCore.Qt
+OPEN_FILTER = (
+    "Images and tractograms (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz *.trx *.tck *.trk)"
+    f";;{IMAGE_FILTER};;{TRACTOGRAM_FILTER}"
+)
 EMPTY_HINT = "Drop an image here, or use File \u203a Open\u2026 (Ctrl+O)"
 
 
@@ -37,6 +46,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack.addWidget(self.ortho_view)
         self.setCentralWidget(self.stack)
         self._build_status_bar()
+        self.header = HeaderController(self, state, session)
+        self.tracts = TractController(self, state, session)
         self._build_menus()
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._update_readout)
@@ -63,9 +74,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.open_action = self._action(
             file_menu, "&Open\u2026", self.open_dialog, QtGui.QKeySequence.Open
         )
+        file_menu.addActions([self.header.save_action, self.header.save_as_action])
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit)
+        header = self.header
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addActions([header.undo_action, header.redo_action, header.revert_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([header.qform_action, header.sform_action])
         view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(header.toggle_action)
+        view_menu.addAction(self.tracts.toggle_action)
         self.reset_action = self._action(view_menu, "&Reset view", self.ortho_view.reset_views, "R")
         cmap_menu = view_menu.addMenu("&Colormap")
         group = QtWidgets.QActionGroup(self)
@@ -101,15 +120,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- opening ---------------------------------------------------------------------
     def open_paths(self, paths) -> list[VolviewError]:
-        """Open files (the one route for menu, drop and command line); show any errors."""
-        errors = self.session.open_paths(paths)
+        """Open files (the one route for menu, drop and command line); show any errors.
+
+        Unsaved header edits are offered for saving first (nothing opens if the user
+        cancels, or until the save is done), and a header left by an interrupted
+        save is offered for restoring.
+        """
+        paths = [path_from_argument(p) for p in paths]
+        tracts = [p for p in paths if is_tractogram_path(p)]
+        images = [p for p in paths if p not in tracts]
+        if images and not self.header.confirm_discard(then=lambda: self.open_paths(paths)):
+            return []
+        for path in images:
+            self.header.check_backup(path)
+        errors = self.session.open_paths(images)
+        self.tracts.open_tractograms(tracts)  # in the background, over the image just opened
         if errors:
             self.show_error_text("\n\n".join(str(e) for e in errors))
         return errors
 
     def open_dialog(self) -> None:
         paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
-            self, "Open image", "", f"{IMAGE_FILTER};;All files (*)"
+            self, "Open image or tractogram", "", f"{OPEN_FILTER};;All files (*)"
         )
         if paths:
             self.open_paths(paths)
@@ -123,6 +155,14 @@ class MainWindow(QtWidgets.QMainWindow):
         box.setAttribute(Qt.WA_DeleteOnClose)
         self.error_dialog = box
         box.open()
+
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
+        if not self.header.confirm_discard(then=self.close):
+            ev.ignore()
+            return
+        self.header.wait_for_task()
+        self.tracts.shutdown()
+        super().closeEvent(ev)
 
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in ev.mimeData().urls()):
@@ -150,7 +190,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_volume_changed(self, volume) -> None:
         self.stack.setCurrentWidget(self.empty_hint if volume is None else self.ortho_view)
-        self.setWindowTitle("volview" if volume is None else f"{volume.name} \u2014 volview")
+        self.setWindowTitle("volview" if volume is None else f"{volume.name}[*] \u2014 volview")
         self._show_convention()
         if volume is None:
             self.notice.clear()

@@ -32,6 +32,7 @@ from volview.core.state import ViewerState
 from volview.errors import VolviewError
 from volview.qt.colormaps import lookup_table
 from volview.qt.compat import QtCore, QtGui, QtWidgets, pg
+from volview.qt.tract_overlay import TractOverlay
 
 Qt = QtCore.Qt
 CROSSHAIR_COLOR = (255, 204, 26, 190)  # yellow, ~75 % opaque: never mistaken for a fibre
@@ -124,6 +125,7 @@ class SliceView(pg.GraphicsView):
             line.setZValue(10)
             self.viewbox.addItem(line, ignoreBounds=True)
         self.labels = [self._make_label() for _ in range(4)]  # left, right, bottom, top
+        self.tract_overlay = TractOverlay(self)
         self.plane_layout: PlaneLayout | None = None
         self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
         self._latest_request_id = 0
