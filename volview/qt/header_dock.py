@@ -88,11 +88,13 @@ class HeaderController(QtCore.QObject):
         self.save_as_action = self._action(
             "Save &As\u2026", self.save_as, keys.SaveAs, "Write the image with the edited header"
         )
+        self.undo_action.setIconText("Undo")  # the button stays short; the menu says what
         for action in (self.undo_action, self.redo_action, self.revert_action):
             self.panel.add_button(action)
         self.panel.buttons.addStretch(1)
         for action in (self.qform_action, self.sform_action, self.save_action):
-            self.panel.add_button(action)
+            self.panel.add_button(action, row=1)
+        self.panel.file_buttons.addStretch(1)
         self._update_actions()
 
     def _action(self, text, slot, shortcut, tip) -> QtWidgets.QAction:

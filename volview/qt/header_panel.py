@@ -17,6 +17,8 @@ from volview.qt.compat import QtCore, QtWidgets
 from volview.qt.header_model import FIELD, VALUE, HeaderDelegate, HeaderTableModel
 
 Qt = QtCore.Qt
+#: preferred width of the dock panel, so the views keep most of the window
+PANEL_WIDTH = 420
 DASH = "\u2014"
 
 
@@ -50,11 +52,14 @@ class HeaderPanel(QtWidgets.QWidget):
         self.warnings = QtWidgets.QListWidget()
         self.warnings.setToolTip("Problems of the header as a whole (nothing is changed for you)")
         self.warnings.setMaximumHeight(110)
+        self.warnings.setWordWrap(True)
+        self.warnings.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.derived = QtWidgets.QLabel()
         self.derived.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.derived.setStyleSheet("font-family: monospace")
         self.derived.setToolTip("Values computed from the header fields (read-only)")
-        self.buttons = QtWidgets.QHBoxLayout()
+        self.buttons = QtWidgets.QHBoxLayout()  # edit history
+        self.file_buttons = QtWidgets.QHBoxLayout()  # affines and saving
         self._build_layout()
         self.model.edit_refused.connect(self._on_refused)
         self.model.edit_accepted.connect(lambda _key: self.message.clear())
@@ -80,22 +85,28 @@ class HeaderPanel(QtWidgets.QWidget):
         box.setContentsMargins(4, 4, 4, 4)
         box.addWidget(self.file_label)
         box.addWidget(self.filter_edit)
-        box.addWidget(self.table, stretch=3)
+        box.addWidget(self.table, stretch=4)
         box.addWidget(self.message)
         box.addLayout(self.buttons)
+        box.addLayout(self.file_buttons)
         box.addWidget(QtWidgets.QLabel("Warnings"))
         box.addWidget(self.warnings)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.derived)
+        scroll.setMaximumHeight(230)
         box.addWidget(QtWidgets.QLabel("Derived (read-only)"))
-        box.addWidget(scroll, stretch=2)
+        box.addWidget(scroll, stretch=1)
 
-    def add_button(self, action: QtWidgets.QAction) -> QtWidgets.QToolButton:
+    def add_button(self, action: QtWidgets.QAction, row: int = 0) -> QtWidgets.QToolButton:
+        """A button for ``action`` in the first (history) or second (file) row."""
         button = QtWidgets.QToolButton()
         button.setDefaultAction(action)
-        self.buttons.addWidget(button)
+        (self.buttons if row == 0 else self.file_buttons).addWidget(button)
         return button
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(PANEL_WIDTH, 600)
 
     # -- document --------------------------------------------------------------------
     def set_document(self, document: HeaderDocument | None, reason: str = "") -> None:

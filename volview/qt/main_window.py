@@ -18,6 +18,7 @@ from volview.io.images import IMAGE_FILTER
 from volview.io.tractogram import TRACTOGRAM_FILTER, is_tractogram_path
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 from volview.qt.header_dock import HeaderController
+from volview.qt.header_panel import PANEL_WIDTH
 from volview.qt.ortho_view import OrthoView
 from volview.qt.tract_dock import TractController
 from volview.session import Session, path_from_argument
@@ -48,6 +49,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         self.header = HeaderController(self, state, session)
         self.tracts = TractController(self, state, session)
+        self.tabifyDockWidget(self.header.dock, self.tracts.dock)
+        self._docks_sized = False
+        for dock in (self.header.dock, self.tracts.dock):
+            dock.visibilityChanged.connect(self._size_docks_once)
         self._build_menus()
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._update_readout)
@@ -104,6 +109,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.radiological_action.setCheckable(True)
         self.radiological_action.setChecked(self.state.radiological)
         self.radiological_action.toggled.connect(self._on_convention_toggled)
+
+    def _size_docks_once(self, visible: bool) -> None:
+        """The first time a panel opens, give it a panel's width, not half the window."""
+        if visible and not self._docks_sized:
+            self._docks_sized = True
+            self.resizeDocks([self.header.dock], [PANEL_WIDTH], Qt.Horizontal)
 
     def _action(self, menu, text, slot, shortcut=None) -> QtWidgets.QAction:
         action = menu.addAction(text)

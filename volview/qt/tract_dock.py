@@ -84,6 +84,7 @@ class TractController(QtCore.QObject):
         self._forget(task)
         self.session.add_tractogram(tractogram)
         self.dock.show()
+        self.dock.raise_()
 
     def _open_failed(self, task, exc) -> None:
         self._forget(task)

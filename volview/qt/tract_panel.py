@@ -15,6 +15,8 @@ from volview.core.tracts import COLOUR_MODES, DEFAULT_CAP, TractLayer
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
+#: preferred width of the dock panel, so the views keep most of the window
+PANEL_WIDTH = 420
 MODE_LABELS = {
     "direction": "Direction (RGB = |x| |y| |z|)",
     "solid": "Solid colour",
@@ -134,6 +136,9 @@ class TractPanel(QtWidgets.QWidget):
         box.addWidget(QtWidgets.QLabel("Groups"))
         box.addWidget(self.groups, 1)
         box.addWidget(self.remove_button)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(PANEL_WIDTH, 600)
 
     # -- state -> panel --------------------------------------------------------------
     def refresh_layers(self) -> None:
