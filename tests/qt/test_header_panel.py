@@ -6,11 +6,13 @@ import hashlib
 from pathlib import Path
 
 import nibabel as nib
+import nibabel.testing
 import numpy as np
 import pytest
 
 from tests.qt.conftest import affine_for, open_and_wait, write_image
 from volview.core.geometry import Plane
+from volview.errors import VolviewError
 from volview.io.header import read_header
 from volview.io.header_save import find_backup, save_in_place
 from volview.qt.compat import QtCore, QtWidgets
@@ -258,3 +260,32 @@ def test_mgh_file_has_no_editor(qtbot, window, tmp_path):
     assert window.header.document is None
     assert "No header editor" in window.header.panel.file_label.text()
     assert not window.header.save_action.isEnabled()
+
+
+REAL_HEADERS = sorted(
+    p.name
+    for p in Path(nib.testing.data_path).iterdir()
+    if p.name.endswith((".nii", ".nii.gz", ".hdr")) and "dconn" not in p.name
+)
+
+
+@pytest.mark.parametrize("name", REAL_HEADERS)
+def test_real_headers_display_in_the_table(qtbot, name):
+    from volview.core.header_edit import HeaderDocument
+    from volview.qt.header_panel import HeaderPanel
+
+    try:
+        header_file = read_header(Path(nib.testing.data_path) / name)
+    except VolviewError:
+        pytest.skip(f"{name} has no editable header")
+    panel = HeaderPanel()
+    qtbot.addWidget(panel)
+    panel.set_document(HeaderDocument(header_file))
+    model = panel.model
+    assert model.rowCount() == len(header_file.raw.items())
+    for row in range(model.rowCount()):
+        for column in range(3):
+            assert isinstance(model.data(model.index(row, column)), str)
+        assert model.data(model.index(row, 1), QtCore.Qt.ToolTipRole)
+    assert panel.warnings.count() >= 1
+    assert "sform" in panel.derived.text()
