@@ -87,3 +87,22 @@ def test_demo_screenshot(qapp, tmp_path):
     rgb = png_gray(out)
     assert rgb.shape[:2] == (200, 600)
     assert rgb.mean() > 20  # a brain, not a black frame
+
+
+def test_screenshot_draws_tractograms(qapp, tmp_path):
+    from tests.trx_factories import TrxData, trx_entries, write_zip
+
+    path = write_image(tmp_path / "dark.nii", np.zeros((40, 30, 10), np.int16))
+    line = np.array([[5, 15, 4], [35, 15, 4]], np.float32)  # along i through j=15, k=4
+    trx = write_zip(tmp_path / "t.trx", trx_entries(TrxData([line], affine=np.eye(4))))
+    size = (300, 300)
+    args = ["--layout", "axial", "--size", *map(str, size), "--voxel", "20", "2", "4"]
+    without, with_tracts = tmp_path / "without.png", tmp_path / "with.png"
+    assert main([path, "--screenshot", str(without), *args]) == 0
+    assert main([path, str(trx), "--screenshot", str(with_tracts), *args]) == 0
+    changed = np.argwhere((png_gray(without) != png_gray(with_tracts)).any(axis=2))
+    cross_x, y = pixel_of(39 - 20 + 0.5, 15.5, (40.0, 30.0), size)
+    changed = changed[abs(changed[:, 1] - cross_x) > 1.5]  # the crosshair is drawn on top
+    red = png_gray(with_tracts)[tuple(changed.T)]
+    assert len(changed) >= 20 and (red[:, 0] > 200).all() and (red[:, 1:] < 60).all()
+    assert set(changed[:, 0]) <= {int(y) - 1, int(y), int(y) + 1}
