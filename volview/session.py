@@ -98,28 +98,27 @@ class Session:
     def index_grid(self) -> tuple[bytes, tuple[int, int, int]] | None:
         """What an index must match to be drawn over the current image."""
         volume = self.state.volume
-        if volume is None:
-            return None
-        return volume.image.affine.tobytes(), volume.shape
+        return None if volume is None else grid_of(volume)
 
-    def build_index(self, layer: TractLayer, progress=None, cancelled=None):
-        """Index ``layer`` in the current image's voxel grid (slow: run it in the background).
+    @staticmethod
+    def build_index(layer: TractLayer, volume: Volume, progress=None, cancelled=None):
+        """Index ``layer`` in ``volume``'s voxel grid (slow: run it in the background).
 
-        Returns ``(index, grid_note, grid)``; hand them to ``layer.set_index`` on the
-        thread that owns the state, if ``grid`` still equals ``index_grid()``.
+        Touches no state, so it may run on a worker thread. Returns ``(index,
+        grid_note, grid)``; hand them to ``layer.set_index`` on the state's thread
+        if ``grid`` still equals ``index_grid()``.
         """
-        volume = self.state.volume
         tractogram = layer.tractogram
+        affine, shape = volume.image.affine, volume.shape
         index = StreamlineIndex.build(
             tractogram.positions,
             tractogram.offsets,
-            volume.image.affine,
-            volume.shape,
+            affine,
+            shape,
             progress=progress,
             cancelled=cancelled,
         )
-        note = grid_note(tractogram, volume.image.affine, volume.shape)
-        return index, note, self.index_grid()
+        return index, grid_note(tractogram, affine, shape), grid_of(volume)
 
     def build_indexes(self) -> None:
         """Index, in the foreground, every layer whose index does not match the image."""
@@ -128,7 +127,12 @@ class Session:
             return
         for layer in self.state.tracts:
             if layer.grid != grid:
-                layer.set_index(*self.build_index(layer))
+                layer.set_index(*self.build_index(layer, self.state.volume))
+
+
+def grid_of(volume: Volume) -> tuple[bytes, tuple[int, int, int]]:
+    """The voxel grid (affine and shape) a streamline index is built in."""
+    return volume.image.affine.tobytes(), volume.shape
 
 
 @dataclass(frozen=True)

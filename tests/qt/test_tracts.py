@@ -10,7 +10,7 @@ from nibabel.affines import apply_affine
 from tests.qt.conftest import open_and_wait
 from tests.trx_factories import TrxData, trx_entries, write_zip
 from volview.core.geometry import Plane
-from volview.qt.compat import QtCore
+from volview.qt.compat import QtCore, QtWidgets
 
 #: an oblique-free but flipped, anisotropic, shifted grid: voxel -> world mm
 AFFINE = np.array(
@@ -175,3 +175,20 @@ def test_bad_tractogram_shows_an_error(qtbot, window, image, tmp_path):
     qtbot.waitUntil(lambda: window.error_dialog is not None, timeout=5000)
     assert "bad.trx" in window.error_dialog.text()
     assert window.state.tracts == []
+
+
+def test_index_follows_a_new_grid(qtbot, window, image, tmp_path):
+    """A header edit that moves the image re-indexes the streamlines in the new grid."""
+    trx = write_trx(tmp_path / "line.trx", [[(i, 12, 7) for i in range(5, 21)]])
+    open_and_wait(qtbot, window, image)
+    window.state.set_cursor((10, 12, 7))
+    open_tracts(qtbot, window, trx)
+    layer = window.state.tracts[0]
+    shifted = AFFINE.copy()
+    shifted[2, 3] += 3.0  # the image moves 3 mm up: the line is now at k = 4
+    window.header.ask = lambda *_args: QtWidgets.QMessageBox.Discard
+    window.header.document.set_affine("sform", shifted)
+    assert layer.index is None or layer.grid == window.session.index_grid()
+    qtbot.waitUntil(lambda: layer.index is not None, timeout=10000)
+    assert layer.grid == window.session.index_grid()
+    assert len(layer.segments(2, 4.0)) == 15 and len(layer.segments(2, 7.0)) == 0

@@ -110,23 +110,32 @@ class TractController(QtCore.QObject):
         self.ensure_indexes()
 
     def ensure_indexes(self) -> None:
-        """Start indexing the next visible layer whose index is missing or stale."""
-        if self.index_task is not None:
-            return
-        grid = self.session.index_grid()
-        todo = [t for t in self.state.tracts if t.visible and t.grid != grid]
-        if grid is None or not todo:
-            return
-        self._start_index(todo[0], grid)
+        """Start indexing the next visible layer whose index is missing or stale.
 
-    def _start_index(self, layer: TractLayer, grid) -> None:
+        An index built for another grid (another image, or an edited affine) is
+        dropped at once: until the new one is ready the layer draws nothing rather
+        than streamlines in the wrong place.
+        """
+        grid = self.session.index_grid()
+        for layer in self.state.tracts:
+            if layer.index is not None and layer.grid != grid:
+                layer.set_index(None)
+        if self.index_task is not None or grid is None:
+            return
+        todo = [t for t in self.state.tracts if t.visible and t.grid != grid]
+        if todo:
+            self._start_index(todo[0])
+
+    def _start_index(self, layer: TractLayer) -> None:
+        volume = self.state.volume
+
         def work(progress, cancelled):
-            return self.session.build_index(layer, progress=progress, cancelled=cancelled)
+            return self.session.build_index(layer, volume, progress, cancelled)
 
         self.indexing = layer
         task = BackgroundTask(work, lambda exc: isinstance(exc, BuildCancelled), self)
         task.progressed.connect(self.progress.setValue)
-        task.finished_with.connect(lambda result: self._indexed(layer, grid, result))
+        task.finished_with.connect(lambda result: self._indexed(layer, result))
         task.failed.connect(lambda exc: self._index_failed(layer, exc))
         task.was_cancelled.connect(lambda: self._index_cancelled(layer))
         self.index_task = task
@@ -145,13 +154,13 @@ class TractController(QtCore.QObject):
         for widget in (self.status, self.progress, self.cancel_button):
             widget.hide()
 
-    def _indexed(self, layer: TractLayer, grid, result) -> None:
+    def _indexed(self, layer: TractLayer, result) -> None:
         self._finish_index_task()
-        index, note, built_grid = result
-        if layer in self.state.tracts and built_grid == grid:
+        index, note, grid = result
+        if layer in self.state.tracts and grid == self.session.index_grid():
             layer.set_index(index, note, grid)
             self.panel.set_note(layer)
-        self.ensure_indexes()
+        self.ensure_indexes()  # the next layer, or this one again if the grid moved on
 
     def _index_failed(self, layer: TractLayer, exc) -> None:
         self._finish_index_task()
