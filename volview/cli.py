@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("files", nargs="*", help="image files (.nii, .nii.gz, .hdr/.img, .mgz)")
     parser.add_argument("--version", action="version", version=f"volview {__version__}")
-    parser.add_argument("--demo", action="store_true", help="open the bundled MNI152 T1 image")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the bundled MNI152 T1 image with a small demo tractogram",
+    )
     parser.add_argument(
         "--screenshot", type=Path, metavar="OUT.png", help="render the views to a PNG and exit"
     )
@@ -55,9 +59,9 @@ def parse_args(argv: list[str] | None = None):
 
     paths = list(args.files)
     if args.demo:
-        from volview.resources import demo_image
+        from volview.resources import demo_image, demo_tracts
 
-        paths.insert(0, str(demo_image()))
+        paths[:0] = [str(demo_image()), str(demo_tracts())]
     if args.screenshot is not None and not paths:
         parser.error("--screenshot needs an image file (or --demo)")
     if any(n < 16 or n > 16384 for n in args.size):

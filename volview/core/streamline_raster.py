@@ -106,14 +106,15 @@ def _samples(p0: np.ndarray, p1: np.ndarray, colours: np.ndarray, viewport: View
     their number of samples so that each group is one array operation; the rare
     long segments (zoomed in) share one pass.
     """
-    delta = p1 - p0
-    length = np.abs(delta).max(axis=1)
-    needed = np.ceil(length).astype(np.int64) + 1
+    length = np.abs(p1 - p0).max(axis=1)
+    # a step a little under one pixel: float32 rounding can never skip a pixel
+    needed = np.ceil(length + 0.5).astype(np.int64) + 1
     for k in range(1, SHORT_SEGMENT_PX + 2):
         group = np.flatnonzero(needed == k)
         if group.size:
             frac = np.arange(k, dtype=np.float32) / max(k - 1, 1)
-            points = p0[group, None, :] + delta[group, None, :] * frac[None, :, None]
+            f = frac[None, :, None]  # (1 - f) * a + f * b hits both ends exactly
+            points = p0[group, None, :] * (1 - f) + p1[group, None, :] * f
             yield points.reshape(-1, 2), np.repeat(colours[group], k)
     long = np.flatnonzero(needed > SHORT_SEGMENT_PX + 1)
     if long.size:
@@ -121,7 +122,8 @@ def _samples(p0: np.ndarray, p1: np.ndarray, colours: np.ndarray, viewport: View
         owner = np.repeat(long, counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
         frac = (np.arange(owner.size) - first) / np.repeat(counts - 1, counts)
-        yield p0[owner] + delta[owner] * frac[:, None].astype(np.float32), colours[owner]
+        f = frac[:, None].astype(np.float32)
+        yield p0[owner] * (1 - f) + p1[owner] * f, colours[owner]
 
 
 def _put(flat: np.ndarray, points: np.ndarray, colours: np.ndarray, viewport: Viewport) -> None:
