@@ -289,3 +289,32 @@ def test_real_headers_display_in_the_table(qtbot, name):
         assert model.data(model.index(row, 1), QtCore.Qt.ToolTipRole)
     assert panel.warnings.count() >= 1
     assert "sform" in panel.derived.text()
+
+
+def test_editors_fit_the_field_type(editor):
+    table = editor.panel.table
+    delegate = table.itemDelegate()
+    editor.panel.filter_edit.clear()
+
+    def make(key):
+        source = editor.panel.model.index(editor.panel.model.row_of(key), VALUE)
+        index = editor.panel.proxy.mapFromSource(source)
+        widget = delegate.createEditor(table.viewport(), QtWidgets.QStyleOptionViewItem(), index)
+        delegate.setEditorData(widget, index)
+        return widget, index
+
+    combo, index = make("sform_code")
+    assert isinstance(combo, QtWidgets.QComboBox) and combo.currentData() == 0
+    assert combo.findData(4) >= 0 and "mni" in combo.itemText(combo.findData(4)).lower()
+    combo.setCurrentIndex(combo.findData(4))
+    delegate.setModelData(combo, editor.panel.proxy, index)
+    assert editor.document.current.value("sform_code") == 4
+    text, _ = make("descrip")
+    assert isinstance(text, QtWidgets.QLineEdit) and text.maxLength() == 80
+    spin, _ = make("slice_start")
+    assert isinstance(spin, QtWidgets.QSpinBox) and spin.maximum() == 32767
+    number, index = make("scl_slope")
+    assert isinstance(number, QtWidgets.QLineEdit) and number.maxLength() > 80
+    number.setText("0.5")
+    delegate.setModelData(number, editor.panel.proxy, index)
+    assert editor.document.current.value("scl_slope") == 0.5
