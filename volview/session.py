@@ -8,6 +8,7 @@ failed path becomes a ``VolviewError`` in the returned list for the caller to sh
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ class Session:
             progress=progress,
             cancelled=cancelled,
         )
+        layer.warm(index)
+        release_freed_memory()  # the build's temporaries, kept by the C allocator otherwise
         return index, grid_note(tractogram, affine, shape), grid_of(volume)
 
     def build_indexes(self) -> None:
@@ -128,6 +131,15 @@ class Session:
         for layer in self.state.tracts:
             if layer.grid != grid:
                 layer.set_index(*self.build_index(layer, self.state.volume))
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by large temporary arrays back to the system (glibc only)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.malloc_trim(0)
 
 
 def grid_of(volume: Volume) -> tuple[bytes, tuple[int, int, int]]:

@@ -10,6 +10,8 @@ that holds the generated files (removed at the end). Groups:
 - ``header``  header save in place on a 16 GiB sparse .nii (budget < 50 ms)
 - ``streamlines`` slab index of 1M streamlines: build, memory, query (< 2.5 s, < 25 %,
   < 15 ms); the tractogram is cached under $TMPDIR/volview-bench/
+- ``trx``     TRX end to end in fresh processes: open, first overlay through the window,
+  slice change with the overlay, memory (< 1 s, < 3 s, < 50 ms, < 25 %)
 
 Always exits 0 (it reports, it does not assert); a missed budget prints MISSED.
 Also runnable as ``python tests/benchmarks/run.py``.
@@ -34,7 +36,7 @@ from tests.benchmarks.data import Workloads
 from tests.benchmarks.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("import", "startup", "cursor", "planes", "header", "streamlines")
+GROUPS = ("import", "startup", "cursor", "planes", "header", "streamlines", "trx")
 #: Qt messages of the offscreen platform that say nothing about performance
 QT_NOISE = ("XDG_RUNTIME_DIR not set", "does not support propagateSizeHints")
 
@@ -110,6 +112,10 @@ def run_group(name: str, report: Report, workloads: Workloads, folder: Path, qui
         from tests.benchmarks import bench_streamlines
 
         bench_streamlines.run(report, quick)
+    elif name == "trx":
+        from tests.benchmarks import bench_trx
+
+        bench_trx.run(report, workloads, quick)
 
 
 def load_average() -> str:

@@ -17,6 +17,8 @@ import numpy as np
 
 #: segments longer than this many pixels are drawn in a second, slower pass
 SHORT_SEGMENT_PX = 8
+#: clipped ends stay this far inside the image, so truncation never leaves it
+EDGE = np.float32(1e-3)
 
 
 @dataclass(frozen=True)
@@ -49,27 +51,51 @@ def rasterize(
     Returns a ``(rows, cols, 4)`` uint8 image, transparent where nothing is drawn.
     ``width_px`` thickens every line by repeating it on neighbouring pixels.
     """
+    return rasterize_pixels(
+        viewport.to_pixels(start_mm), viewport.to_pixels(end_mm), rgba, viewport, width_px
+    )
+
+
+def rasterize_pixels(
+    p0: np.ndarray, p1: np.ndarray, rgba: np.ndarray, viewport: Viewport, width_px: int = 1
+) -> np.ndarray:
+    """``rasterize`` for ends already in (float32) pixel coordinates ``(col, row)``."""
     image = np.zeros((viewport.rows, viewport.cols, 4), dtype=np.uint8)
-    if len(start_mm) == 0:
+    if len(p0) == 0:
         return image
-    p0, p1, keep = _clip(viewport.to_pixels(start_mm), viewport.to_pixels(end_mm), viewport)
-    packed = np.ascontiguousarray(rgba, dtype=np.uint8).view(np.uint32).ravel()[keep]
+    packed = np.ascontiguousarray(rgba, dtype=np.uint8).view(np.uint32).ravel()
+    p0, p1, packed = _clip(p0, p1, packed, viewport)
+    x0, y0 = np.ascontiguousarray(p0[:, 0]), np.ascontiguousarray(p0[:, 1])
+    x1, y1 = np.ascontiguousarray(p1[:, 0]), np.ascontiguousarray(p1[:, 1])
+    length = np.maximum(np.abs(x1 - x0), np.abs(y1 - y0))
+    short = length <= SHORT_SEGMENT_PX
+    parts = [(x0, y0, x1, y1, packed, length)]
+    if not short.all():
+        parts = [tuple(a[short] for a in parts[0]), tuple(a[~short] for a in parts[0])]
     flat = image.view(np.uint32).reshape(-1)
-    for dx, dy in _brush(width_px):
-        offset = np.array([dx, dy], dtype=np.float32)
-        for points, colours in _samples(p0 + offset, p1 + offset, packed, viewport):
-            _put(flat, points, colours, viewport)
+    for offset in _brush(width_px):
+        for part in parts:
+            _draw(flat, viewport, part, offset)
     return image
 
 
-def _clip(p0: np.ndarray, p1: np.ndarray, viewport: Viewport):
-    """Cut segments to the image (plus a pixel of margin); drop those entirely outside.
+def _brush(width_px: int) -> list[tuple[int, int]]:
+    """Pixel offsets that give a line ``width_px`` pixels thick."""
+    width_px = max(1, int(width_px))
+    lo = -(width_px - 1) // 2
+    steps = range(lo, lo + width_px)
+    return [(dx, dy) for dx in steps for dy in steps]
 
-    Liang-Barsky clipping for all segments at once. Returns the clipped ends and
-    the indices of the segments kept.
+
+def _clip(p0: np.ndarray, p1: np.ndarray, packed: np.ndarray, viewport: Viewport):
+    """Cut segments to the image and drop those entirely outside (Liang-Barsky, vectorised).
+
+    Skipped when every end is already inside, the usual case for a fitted view.
     """
-    lo = np.array([-1, -1], dtype=np.float32)
-    hi = np.array([viewport.cols + 1, viewport.rows + 1], dtype=np.float32)
+    hi = np.array([viewport.cols, viewport.rows], dtype=np.float32) - EDGE
+    lo = np.zeros(2, dtype=np.float32)
+    if min(p0.min(), p1.min()) >= 0 and (p0 <= hi).all() and (p1 <= hi).all():
+        return p0, p1, packed
     delta = p1 - p0
     t0 = np.zeros(len(p0), dtype=np.float32)
     t1 = np.ones(len(p0), dtype=np.float32)
@@ -86,49 +112,43 @@ def _clip(p0: np.ndarray, p1: np.ndarray, viewport: Viewport):
             t1 = np.where(outside, -1, np.minimum(t1, leave))
     keep = np.flatnonzero(t0 <= t1)
     delta = delta[keep]
-    start = p0[keep] + delta * t0[keep, None]
-    end = p0[keep] + delta * t1[keep, None]
-    return start, end, keep
+    start = np.clip(p0[keep] + delta * t0[keep, None], lo, hi)
+    end = np.clip(p0[keep] + delta * t1[keep, None], lo, hi)
+    return start, end, packed[keep]
 
 
-def _brush(width_px: int) -> list[tuple[int, int]]:
-    """Pixel offsets that give a line ``width_px`` pixels thick."""
-    width_px = max(1, int(width_px))
-    lo = -(width_px - 1) // 2
-    steps = range(lo, lo + width_px)
-    return [(dx, dy) for dx in steps for dy in steps]
+def _draw(flat: np.ndarray, viewport: Viewport, part, offset: tuple[int, int]) -> None:
+    """Write one part's samples, one pixel apart (a little less) along the major axis.
 
-
-def _samples(p0: np.ndarray, p1: np.ndarray, colours: np.ndarray, viewport: Viewport):
-    """Yield ``(points, colours)``: points one pixel apart along each segment's major axis.
-
-    One pixel steps along the major axis leave no gaps. Segments are grouped by
-    their number of samples so that each group is one array operation; the rare
-    long segments (zoomed in) share one pass.
+    Short segments all get the same number of samples (the few extra ones land on
+    pixels already drawn); long ones (zoomed in) get as many as each needs.
     """
-    length = np.abs(p1 - p0).max(axis=1)
+    x0, y0, x1, y1, colours, length = part
+    if len(x0) == 0:
+        return
     # a step a little under one pixel: float32 rounding can never skip a pixel
-    needed = np.ceil(length + 0.5).astype(np.int64) + 1
-    for k in range(1, SHORT_SEGMENT_PX + 2):
-        group = np.flatnonzero(needed == k)
-        if group.size:
-            frac = np.arange(k, dtype=np.float32) / max(k - 1, 1)
-            f = frac[None, :, None]  # (1 - f) * a + f * b hits both ends exactly
-            points = p0[group, None, :] * (1 - f) + p1[group, None, :] * f
-            yield points.reshape(-1, 2), np.repeat(colours[group], k)
-    long = np.flatnonzero(needed > SHORT_SEGMENT_PX + 1)
-    if long.size:
-        counts = needed[long]
-        owner = np.repeat(long, counts)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        frac = (np.arange(owner.size) - first) / np.repeat(counts - 1, counts)
-        f = frac[:, None].astype(np.float32)
-        yield p0[owner] * (1 - f) + p1[owner] * f, colours[owner]
+    needed = np.ceil(length + np.float32(0.5)).astype(np.int64) + 1
+    if length.max() <= SHORT_SEGMENT_PX:
+        n = int(needed.max())
+        for s in range(n):
+            f = np.float32(s / max(n - 1, 1))
+            _put(flat, viewport, x0 * (1 - f) + x1 * f, y0 * (1 - f) + y1 * f, colours, offset)
+        return
+    owner = np.repeat(np.arange(len(x0)), needed)
+    first = np.repeat(np.cumsum(needed) - needed, needed)
+    f = ((np.arange(owner.size) - first) / np.repeat(needed - 1, needed)).astype(np.float32)
+    xs = x0[owner] * (1 - f) + x1[owner] * f
+    ys = y0[owner] * (1 - f) + y1[owner] * f
+    _put(flat, viewport, xs, ys, colours[owner], offset)
 
 
-def _put(flat: np.ndarray, points: np.ndarray, colours: np.ndarray, viewport: Viewport) -> None:
-    col = points[:, 0].astype(np.int32)  # truncation: negative values are rejected below
-    row = points[:, 1].astype(np.int32)
-    inside = (points[:, 0] >= 0) & (col < viewport.cols) & (points[:, 1] >= 0)
-    inside &= row < viewport.rows
-    flat[(row * viewport.cols + col)[inside]] = colours[inside]
+def _put(flat, viewport: Viewport, xs, ys, colours, offset: tuple[int, int]) -> None:
+    """Colour the pixels under points (``xs``, ``ys``), shifted by a brush ``offset``."""
+    col = xs.astype(np.int32)  # the ends were clipped inside: truncation is floor here
+    row = ys.astype(np.int32)
+    if offset != (0, 0):
+        col += offset[0]
+        row += offset[1]
+        inside = (col >= 0) & (col < viewport.cols) & (row >= 0) & (row < viewport.rows)
+        col, row, colours = col[inside], row[inside], colours[inside]
+    flat[row * viewport.cols + col] = colours

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from psygnal import Signal
@@ -88,7 +87,6 @@ class TractLayer:
         #: the image grid the index was built in (see Session.index_grid)
         self.grid = None
         self._selection_cache: tuple | None = None
-        self._query = lru_cache(maxsize=8)(self._query_uncached)
 
     # -- settings --------------------------------------------------------------------
     def set_style(self, **changes) -> None:
@@ -98,7 +96,6 @@ class TractLayer:
             style = dataclasses.replace(style, scalar_range=self.default_range(style.scalar))
         if style != self.style:
             self.style = style
-            self._query.cache_clear()
             self.changed.emit()
 
     def set_visible(self, visible: bool) -> None:
@@ -111,14 +108,12 @@ class TractLayer:
             raise KeyError(f"{self.name} has no group {name!r}")
         if self.group_visible[name] != visible:
             self.group_visible[name] = visible
-            self._query.cache_clear()
             self.changed.emit()
 
     def set_index(self, index: StreamlineIndex | None, grid_note: str = "", grid=None) -> None:
         self.index = index
         self.grid_note = grid_note
         self.grid = grid
-        self._query.cache_clear()
         self.changed.emit()
 
     # -- what the file offers ----------------------------------------------------------
@@ -200,11 +195,20 @@ class TractLayer:
         """Segments inside the slab around plane ``axis == depth`` (empty until indexed)."""
         if self.index is None or not self.visible:
             return Segments.empty()
-        return self._query(axis, float(depth))
-
-    def _query_uncached(self, axis: int, depth: float) -> Segments:
-        slab = Slab(axis, depth, self.style.half_width)
+        # not cached: a million-streamline slab is ~14 MB, and a view redraws only
+        # when its slice, zoom or pan changes
+        slab = Slab(axis, float(depth), self.style.half_width)
         return self.index.query(slab, self.selection())
+
+    def warm(self, index: StreamlineIndex) -> None:
+        """Do the first draw's set-up ahead, e.g. on the worker thread that built ``index``.
+
+        Picks the subsample and lets ``index`` filter itself for it on every axis, so
+        that the first slice drawn afterwards costs only its own query.
+        """
+        selection = self.selection()
+        for axis in range(3):
+            index.query(Slab(axis, -1e9, 0.0), selection)  # far away: nothing is read
 
     def colours(self, segments: Segments, lut: np.ndarray) -> np.ndarray:
         """(n, 4) uint8 RGBA of ``segments`` by the colour mode; ``lut`` for scalars."""
@@ -222,7 +226,6 @@ class TractLayer:
         return colour_by_direction(segments, alpha)
 
     def close(self) -> None:
-        self._query.cache_clear()
         self.index = None
         self.tractogram.close()
 
