@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from volview.cli import main
-from volview.io.header import read_header
+from volview.io.header_file import read_header
 from volview.io.header_save import find_backup, save_in_place
 
 

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from volview.errors import VolviewError
-from volview.io.header import HeaderFile, HeaderValueError, RawHeader, read_header
+from volview.io.header import HeaderValueError, RawHeader
+from volview.io.header_file import HeaderFile, read_header
 from volview.io.header_save import find_backup, restore_backup, save
 
 #: pseudo-fields of --set that take a whole 4x4 (or 3x4) matrix, row by row

@@ -28,7 +28,7 @@ DTYPE = "uint16"
 
 def time_saves(path: Path, n: int) -> tuple[Stats, Stats]:
     """(read_header seconds, save_in_place seconds) over ``n`` edits of ``path``."""
-    from volview.io.header import read_header
+    from volview.io.header_file import read_header
     from volview.io.header_save import save_in_place
 
     reads, saves = [], []
@@ -45,7 +45,7 @@ def time_saves(path: Path, n: int) -> tuple[Stats, Stats]:
 
 def check_untouched(path: Path, size: int, blocks: int, n: int) -> str:
     """Empty when the save wrote nothing but the header, else what went wrong."""
-    from volview.io.header import read_header
+    from volview.io.header_file import read_header
     from volview.io.header_save import find_backup
 
     stat = os.stat(path)

@@ -20,8 +20,9 @@ from nibabel.testing import data_path
 
 from tests.factories import random_data
 from volview.errors import CorruptFileError, FileAccessError, UnsupportedFormatError, VolviewError
-from volview.io.header import HeaderKind, HeaderValueError, RawHeader, read_header
+from volview.io.header import HeaderKind, HeaderValueError, RawHeader
 from volview.io.header_fields import ValueKind
+from volview.io.header_file import read_header
 
 DATA = Path(data_path)
 SHAPE4 = (6, 5, 4, 3)

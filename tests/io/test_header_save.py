@@ -28,8 +28,9 @@ from tests.io.test_header import (
     nibabel_value,
 )
 from volview.errors import HeaderSaveError, VolviewError
-from volview.io.header import HeaderFile, HeaderKind, read_header
+from volview.io.header import HeaderKind
 from volview.io.header_fields import ValueKind
+from volview.io.header_file import HeaderFile, read_header
 from volview.io.header_save import (
     backup_path,
     can_save_in_place,

@@ -16,7 +16,7 @@ from tests.io.test_header import file_bytes, make_image
 from tests.io.test_header_save import SimulatedCrashError, data_digest, leftovers
 from volview.errors import SaveCancelled
 from volview.io import header_rewrite
-from volview.io.header import read_header
+from volview.io.header_file import read_header
 from volview.io.header_save import find_backup, restore_backup, save_in_place, save_rewrite
 
 IN_PLACE_STEPS = ["backup-written", "header-written", "backup-removed"]

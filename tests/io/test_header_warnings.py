@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tests.io.test_header import AFFINE, make_analyze, make_image
-from volview.io.header import HeaderWarning, RawHeader, read_header
+from volview.io.header import HeaderWarning, RawHeader
+from volview.io.header_file import read_header
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from tests.qt.conftest import affine_for, open_and_wait, write_image
 from volview.core.geometry import Plane
 from volview.errors import VolviewError
-from volview.io.header import read_header
+from volview.io.header_file import read_header
 from volview.io.header_save import find_backup, save_in_place
 from volview.qt.compat import QtCore, QtWidgets
 from volview.qt.header_model import FIELD, KEY_ROLE, VALUE

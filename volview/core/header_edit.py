@@ -16,7 +16,8 @@ import numpy as np
 from psygnal import Signal
 
 from volview.core.volume import Volume
-from volview.io.header import HeaderFile, RawHeader
+from volview.io.header import RawHeader
+from volview.io.header_file import HeaderFile
 from volview.io.images import with_header
 
 #: the two affines a NIfTI header stores

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from volview.errors import HeaderSaveError, SaveCancelled, UnsupportedFormatError, describe
-from volview.io.header import HeaderFile, RawHeader, vox_offset
+from volview.io.header import RawHeader
 from volview.io.header_fields import HeaderKind
+from volview.io.header_file import HeaderFile, vox_offset
 from volview.io.header_layout import header_and_data_paths, is_gzip_path, trimmed_extensions
 
 Checkpoint = Callable[[str], None]  # called after each named step

@@ -35,7 +35,8 @@ import os
 from pathlib import Path
 
 from volview.errors import HeaderSaveError, SaveCancelled, UnsupportedFormatError, describe
-from volview.io.header import HeaderFile, RawHeader
+from volview.io.header import RawHeader
+from volview.io.header_file import HeaderFile
 from volview.io.header_layout import BLOCK_SIZES, header_and_data_paths, header_suffix
 from volview.io.header_rewrite import (
     Checkpoint,

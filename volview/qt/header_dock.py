@@ -17,7 +17,7 @@ from pathlib import Path
 from volview.core.header_edit import HeaderDocument, preview_volume
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
-from volview.io.header import read_header
+from volview.io.header_file import read_header
 from volview.io.header_save import (
     SaveCancelled,
     can_save_in_place,
