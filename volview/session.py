@@ -2,8 +2,10 @@
 
 Owns: ``Session.open_paths(paths) -> list[VolviewError]``. It dispatches each path
 to the reader for its type, builds the Volume, computes the initial window from a
-small sample and hands the result to the ViewerState. Errors never escape: each
-failed path becomes a ``VolviewError`` in the returned list for the caller to show.
+small sample and hands the result to the ViewerState; a tractogram becomes a
+TractLayer whose spatial index is built in the image's voxel grid (``build_index``,
+which the GUI runs in the background). Errors never escape: each failed path becomes
+a ``VolviewError`` in the returned list for the caller to show.
 """
 
 from __future__ import annotations

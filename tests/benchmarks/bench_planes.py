@@ -69,7 +69,7 @@ def view_pixels(path) -> dict[str, tuple[int, int]]:
     app = application()
     state, view = open_view(app, path)
     try:
-        return {plane.value: v._view_pixels() for plane, v in view.views.items()}
+        return {plane.value: v.view_pixels() for plane, v in view.views.items()}
     finally:
         close_view(app, state, view)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from volview.core.streamline_index import Segments, Slab, StreamlineIndex
-from volview.core.streamlines import (
+from volview.core.streamline_colours import (
     colour_by_direction,
     colour_by_group,
     colour_by_streamline_value,
@@ -14,6 +13,7 @@ from volview.core.streamlines import (
     colour_solid,
     default_group_colours,
 )
+from volview.core.streamline_index import Segments, Slab, StreamlineIndex
 
 #: entry k of the test lookup table is (k, 255 - k, 7, 200)
 LUT = np.column_stack(

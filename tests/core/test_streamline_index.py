@@ -17,8 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from volview.core import streamline_chunks, streamline_query
-from volview.core.streamline_index import BuildCancelled, Segments, Slab, StreamlineIndex
-from volview.core.streamlines import subsample
+from volview.core.streamline_index import BuildCancelled, Segments, Slab, StreamlineIndex, subsample
 
 HYPOTHESIS = settings(max_examples=150, deadline=None, database=None)
 EPS = 1e-3  # voxels

@@ -27,7 +27,7 @@ from volview.core.streamline_colours import (
     default_group_colours,
 )
 from volview.core.streamline_index import Segments, Slab, StreamlineIndex, subsample
-from volview.io.images import ImageFile
+from volview.io.images import ImageFile, usable_geometry
 from volview.io.proxy import ArrayProxy
 from volview.io.tractogram import Tractogram
 
@@ -242,16 +242,16 @@ def grid_image(tractogram: Tractogram) -> ImageFile:
         affine, dims = _bounding_grid(tractogram.positions)
     shape = (*(int(n) for n in dims), 1)
     zeros = np.broadcast_to(np.float32(0), shape)
-    sizes = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    affine, sizes, problems = usable_geometry(affine, (1.0, 1.0, 1.0))
     return ImageFile(
         path=tractogram.path,
         format_name="empty grid",
         shape=shape,
-        affine=np.asarray(affine, dtype=np.float64),
-        voxel_sizes=tuple(float(s) for s in sizes),
-        orientation_known=True,
+        affine=affine,
+        voxel_sizes=sizes,
+        orientation_known=not problems,
         proxy=ArrayProxy(zeros),
-        notes=("no image: showing the tractogram's reference grid",),
+        notes=("no image: showing the tractogram's reference grid", *problems),
     )
 
 

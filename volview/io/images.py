@@ -155,7 +155,7 @@ def _reason(exc: Exception) -> str:
 def _image_file_from(path: Path, img) -> ImageFile:
     shape4 = _shape4(path, tuple(int(n) for n in img.shape))
     _check_dtype(path, img.get_data_dtype())
-    affine, voxel_sizes, notes = _geometry(img.affine, img.header.get_zooms())
+    affine, voxel_sizes, notes = usable_geometry(img.affine, img.header.get_zooms())
     proxy = _make_proxy(path, img, shape4)
     return ImageFile(
         path=path,
@@ -187,7 +187,7 @@ def with_header(image: ImageFile, header, scaling: tuple[float, float]) -> Image
         proxy = RescaledProxy(base, base_scaling, scaling)
     else:
         proxy = base
-    affine, voxel_sizes, notes = _geometry(header.get_best_affine(), header.get_zooms())
+    affine, voxel_sizes, notes = usable_geometry(header.get_best_affine(), header.get_zooms())
     return dataclasses.replace(
         image,
         affine=affine,
@@ -238,8 +238,10 @@ def _orientation_known(header) -> bool:
     return False
 
 
-def _geometry(affine, zooms) -> tuple[np.ndarray, tuple[float, float, float], tuple[str, ...]]:
-    """Affine and voxel sizes, falling back to a plain scaling when the header's are unusable."""
+def usable_geometry(
+    affine, zooms
+) -> tuple[np.ndarray, tuple[float, float, float], tuple[str, ...]]:
+    """Affine, voxel sizes and notes; a plain scaling by ``zooms`` if the affine is unusable."""
     affine = np.asarray(affine, dtype=np.float64)
     usable = (
         affine.shape == (4, 4)

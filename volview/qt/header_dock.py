@@ -17,6 +17,7 @@ from pathlib import Path
 from volview.core.header_edit import HeaderDocument, preview_volume
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
+from volview.io.header_fields import HeaderKind
 from volview.io.header_file import read_header
 from volview.io.header_save import (
     SaveCancelled,
@@ -115,7 +116,7 @@ class HeaderController(QtCore.QObject):
         self.revert_action.setEnabled(doc is not None and doc.modified)
         self.save_action.setEnabled(doc is not None and doc.modified)
         for action in (self.qform_action, self.sform_action):
-            action.setEnabled(doc is not None and "qform_code" in doc.current.nibabel_header())
+            action.setEnabled(doc is not None and doc.current.kind != HeaderKind.ANALYZE)
         self.save_as_action.setEnabled(doc is not None)
         self.window.setWindowModified(doc is not None and doc.modified)
 

@@ -197,7 +197,7 @@ class SliceView(pg.GraphicsView):
             item.setLookupTable(lut)
 
     # -- reading ---------------------------------------------------------------------
-    def _view_pixels(self) -> tuple[int, int] | None:
+    def view_pixels(self) -> tuple[int, int] | None:
         """Device pixels of the view; None until it is shown and laid out."""
         if not self.isVisible():
             return None
@@ -217,7 +217,7 @@ class SliceView(pg.GraphicsView):
         A view that is not laid out yet reads nothing: the stride depends on its
         size, and its first resize calls this again.
         """
-        pixels = self._view_pixels()
+        pixels = self.view_pixels()
         if self.plane_layout is None or self.state.volume is None or pixels is None:
             return
         depth = self.state.cursor_ijk[self.plane_layout.depth_axis]
@@ -234,7 +234,7 @@ class SliceView(pg.GraphicsView):
         if self.plane_layout is None or self._shown is None:
             return
         depth, t, overview = self._shown
-        pixels = self._view_pixels()
+        pixels = self.view_pixels()
         if pixels is None:
             return
         (x0, x1), (y0, y1) = self.viewbox.viewRange()

@@ -84,7 +84,6 @@ def run_with_progress(
     task.failed.connect(lambda exc: finish(on_error, exc))
     task.was_cancelled.connect(lambda: finish(on_cancel))
     task.finished.connect(task.deleteLater)
-    task.dialog = dialog
     task.start()
     return task
 

@@ -78,7 +78,7 @@ class TractOverlay(QtCore.QObject):
 
     def _key(self):
         layout = self.view.plane_layout
-        pixels = self.view._view_pixels()
+        pixels = self.view.view_pixels()
         if layout is None or pixels is None:
             return None
         depth = self.state.cursor_ijk[layout.depth_axis]

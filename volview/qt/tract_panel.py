@@ -213,9 +213,11 @@ class TractPanel(QtWidgets.QWidget):
             self.groups.addItem(item)
 
     def set_note(self, layer: TractLayer, building: str = "") -> None:
-        if layer is self.layer:
-            parts = [building or ("" if layer.index is not None else "not indexed yet")]
-            self.note.setText(" \u00b7 ".join(p for p in (*parts, layer.grid_note) if p))
+        """Say what is going on with ``layer`` (if it is the one shown): indexing, grid."""
+        if layer is not self.layer:
+            return
+        status = building or ("" if layer.index is not None else "not indexed yet")
+        self.note.setText(" \u00b7 ".join(p for p in (status, layer.grid_note) if p))
 
     # -- panel -> layer --------------------------------------------------------------
     def _set(self, **changes) -> None:
