@@ -104,8 +104,9 @@ class Session:
         return None if volume is None else grid_of(volume)
 
     @staticmethod
-    def build_index(layer: TractLayer, volume: Volume, progress=None, cancelled=None):
-        """Index ``layer`` in ``volume``'s voxel grid (slow: run it in the background).
+    def build_index(layer: TractLayer, volume: Volume, wanted, progress=None, cancelled=None):
+        """Index streamlines ``wanted`` (``layer.index_wanted()``) of ``layer`` in
+        ``volume``'s voxel grid (slow: run it in the background).
 
         Touches no state, so it may run on a worker thread. Returns ``(index,
         grid_note, grid)``; hand them to ``layer.set_index`` on the state's thread
@@ -118,6 +119,7 @@ class Session:
             tractogram.offsets,
             affine,
             shape,
+            streamlines=wanted,
             progress=progress,
             cancelled=cancelled,
         )
@@ -131,8 +133,9 @@ class Session:
         if grid is None:
             return
         for layer in self.state.tracts:
-            if layer.grid != grid:
-                layer.set_index(*self.build_index(layer, self.state.volume))
+            if layer.needs_index(grid):
+                wanted = layer.index_wanted()
+                layer.set_index(*self.build_index(layer, self.state.volume, wanted))
 
 
 def release_freed_memory() -> None:

@@ -28,7 +28,8 @@ prints its measurements as one JSON line:
 
   then queued events are processed outside the timed region. The budget (< 50 ms)
   is on the sum, per view; the overlay alone is printed too. For info, a second pass
-  runs with every streamline (``layer.set_style(cap=None)``), and a last one, back at
+  runs with every streamline (``layer.set_style(cap=None)``, which first indexes them
+  all in the background), and a last one, back at
   the default cap, wraps the parts of ``redraw`` with timers (query, colour,
   rasterize, setImage);
 - memory: RssAnon growth from just before ``open_paths`` to the first overlay and
@@ -217,7 +218,8 @@ def report_slices(report: Report, last: dict, budgets: bool) -> None:
     report.info(
         "  overlay redraw, every streamline (cap=None)",
         pooled(every, ("overlay",)),
-        note=f"{segments:,} segments; the switch redrew 3 views in "
+        note=f"{segments:,} segments; the switch (a full index built in the background, "
+        "3 views redrawn) took "
         f"{fmt(last['every']['switch_s'], 's')}",
     )
 

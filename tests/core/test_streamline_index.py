@@ -154,6 +154,40 @@ def test_selection_of_a_subset_equals_brute_force(tractogram, form):
             assert_matches_reference(index, positions, offsets, affine, slab, chosen)
 
 
+@HYPOTHESIS
+@given(tractograms(), st.sampled_from([4, 40, 1 << 21]), st.sampled_from(["ids", "mask", None]))
+def test_an_index_of_some_streamlines_returns_only_those(tractogram, step_points, form):
+    """Indexing a subset (gathered rows, small steps) selects as the full index does,
+    restricted to the subset, with global streamline ids and rows."""
+    positions, offsets, affine, rng = tractogram
+    n = len(offsets) - 1
+    indexed = np.flatnonzero(rng.random(n) < rng.uniform(0, 1))
+    with patch.object(streamline_chunks, "BUILD_STEP_POINTS", step_points):
+        index = StreamlineIndex.build(
+            positions, offsets, affine, (30, 40, 50), streamlines=indexed[::-1]
+        )
+    assert index.n_streamlines == n
+    assert index.covers(indexed) and index.covers(indexed[::2])
+    asked = np.flatnonzero(rng.random(n) < 0.7)
+    shown = np.intersect1d(asked, indexed)
+    assert index.covers(asked) == np.array_equal(shown, asked)
+    mask = np.zeros(n, bool)
+    mask[asked] = True
+    query_with = {"ids": asked, "mask": mask, None: None}[form]
+    for slab in slabs_near(rng, positions, affine, 4):
+        got = selection(index.query(slab, query_with))
+        expected = shown if form else indexed
+        assert got == selection(
+            assert_matches_reference(index, positions, offsets, affine, slab, expected)
+        )
+
+
+def test_streamline_ids_out_of_range_are_refused():
+    positions = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"streamline ids must be in \[0, 2\)"):
+        StreamlineIndex.build(positions, [0, 2, 4], np.eye(4), (4, 4, 4), streamlines=[0, 2])
+
+
 def test_a_mask_changed_in_place_is_seen_by_the_next_query():
     positions = np.array([[0, 0, z] for z in range(4)] * 2, np.float32)
     index = StreamlineIndex.build(positions, [0, 4, 8], np.eye(4), (4, 4, 4))
@@ -232,9 +266,10 @@ def test_progress_reaches_the_total_and_never_goes_back():
         StreamlineIndex.build(
             positions, offsets, np.eye(4), (9, 9, 9), progress=lambda d, t: calls.append((d, t))
         )
+    n_chunks = 40 * 4  # 49 segments each: 16 + 16 + 16 + 1
     assert len(calls) > 5
-    assert calls[-1] == (len(positions), len(positions))
-    assert all(total == len(positions) for _, total in calls)
+    assert calls[-1] == (n_chunks, n_chunks)
+    assert all(total == n_chunks for _, total in calls)
     done = [d for d, _ in calls]
     assert done == sorted(done)
 

@@ -118,3 +118,32 @@ def test_session_reports_a_bad_tractogram(tmp_path):
     (error,) = Session(state).open_paths([bad])
     assert "bad.trx" in str(error)
     assert state.tracts == [] and state.volume is None
+
+
+def test_the_index_holds_the_cap_subsample_and_a_raised_cap_needs_more(tmp_path):
+    data = sample_data(60, seed=4)
+    path = write_zip(tmp_path / "cap.trx", trx_entries(data))
+    state = ViewerState()
+    session = Session(state)
+    session.open_paths([path])
+    (layer,) = state.tracts
+    grid = session.index_grid()
+    assert not layer.needs_index(grid)  # cap above the count: everything indexed
+    assert layer.index.indexed is None
+    layer.set_style(cap=20)
+    assert not layer.needs_index(grid)  # a smaller cap is inside the full index
+    layer.set_index(*session.build_index(layer, state.volume, layer.index_wanted()))
+    assert np.array_equal(layer.index.indexed, layer.selection())
+    assert len(layer.index.indexed) == 20
+    layer.set_style(cap=10)  # nested subsample: still covered
+    assert not layer.needs_index(grid)
+    layer.set_style(cap=30)
+    assert layer.needs_index(grid)
+    drawn = set(layer.segments(2, 10.0).streamline.tolist())
+    assert drawn <= set(layer.index.indexed.tolist())  # draws what it has meanwhile
+    session.build_indexes()
+    assert not layer.needs_index(grid) and len(layer.index.indexed) == 30
+    layer.set_style(cap=None)
+    assert layer.needs_index(grid)
+    session.build_indexes()
+    assert layer.index.indexed is None and not layer.needs_index(grid)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+import threading
+import zipfile
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ from nibabel.affines import apply_affine
 from tests.qt.conftest import open_and_wait
 from tests.trx_factories import TrxData, trx_entries, write_zip
 from volview.core.geometry import Plane
+from volview.io import trx_container
 from volview.qt.compat import QtCore, QtWidgets
 
 #: an oblique-free but flipped, anisotropic, shifted grid: voxel -> world mm
@@ -192,3 +197,55 @@ def test_index_follows_a_new_grid(qtbot, window, image, tmp_path):
     qtbot.waitUntil(lambda: layer.index is not None, timeout=10000)
     assert layer.grid == window.session.index_grid()
     assert len(layer.segments(2, 4.0)) == 15 and len(layer.segments(2, 7.0)) == 0
+
+
+def test_raising_the_cap_indexes_more_in_the_background(qtbot, window, image, tmp_path):
+    lines = [[(i, 3 + j, 7) for i in range(3, 27)] for j in range(30)]
+    trx = write_trx(tmp_path / "many.trx", lines)
+    open_and_wait(qtbot, window, image)
+    window.state.set_cursor((10, 12, 7))
+    open_tracts(qtbot, window, trx)
+    layer = window.state.tracts[0]
+    layer.set_style(cap=10)
+    # as a tractogram above the default cap is first indexed: its subsample only
+    layer.set_index(*window.session.build_index(layer, window.state.volume, layer.index_wanted()))
+    wait_drawn(qtbot, window)
+    axial = window.ortho_view.views[Plane.AXIAL]
+    rows = lambda: {axial.plane_layout.display_to_voxel(*p)[1] for p in drawn_pixels(axial)}  # noqa: E731
+    assert len(rows()) == 10 and len(layer.index.indexed) == 10
+    window.tracts.panel.show_all.setChecked(True)
+    assert window.tracts.is_busy()  # the full index builds in the background...
+    assert len(rows()) == 10  # ...while the subsample stays drawn
+    qtbot.waitUntil(lambda: not window.tracts.is_busy(), timeout=10000)
+    wait_drawn(qtbot, window)
+    assert layer.index.indexed is None
+    assert len(rows()) == 30
+
+
+def test_cancelling_the_extraction_of_a_deflated_trx(qtbot, window, image, tmp_path, monkeypatch):
+    """Cancel in the progress dialog: nothing is added, no error, no temp folder left."""
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    gate, writes = threading.Event(), []  # the extraction's 2nd write waits for the cancel
+    write = trx_container._write
+    monkeypatch.setattr(
+        trx_container,
+        "_write",
+        lambda *a: (writes.append(1), len(writes) < 2 or gate.wait(10), write(*a)),
+    )
+    data = TrxData([world([(i, 12, 7) for i in range(5, 21)])], affine=AFFINE, dimensions=SHAPE)
+    trx = write_zip(tmp_path / "deflated.trx", trx_entries(data), compression=zipfile.ZIP_DEFLATED)
+    open_and_wait(qtbot, window, image)
+    window.open_paths([trx])
+    (task,) = window.tracts.open_tasks
+    with qtbot.waitSignal(task.progressed, timeout=10000):
+        pass
+    assert list(temp_root.iterdir())  # extracting
+    (dialog,) = window.findChildren(QtWidgets.QProgressDialog)
+    dialog.findChild(QtWidgets.QPushButton).click()  # its Cancel button
+    gate.set()
+    qtbot.waitUntil(lambda: not window.tracts.is_busy(), timeout=10000)
+    assert window.state.tracts == []
+    assert window.error_dialog is None
+    assert not list(temp_root.iterdir())

@@ -105,19 +105,25 @@ class ChunkLayout:
     """
 
     rows: np.ndarray  # (M, 2) int64
-    streamline: np.ndarray  # (C,) int32: streamline of each chunk
+    streamline: np.ndarray  # (C,) int32: streamline of each chunk (0..M-1)
+    contiguous: bool = True  # the chunks cover every row of positions, in order
 
     @classmethod
-    def of(cls, offsets: np.ndarray) -> ChunkLayout:
-        n_segments = np.maximum(np.diff(offsets) - 1, 0)
+    def of(cls, offsets: np.ndarray, streamlines: np.ndarray | None = None) -> ChunkLayout:
+        """The chunks of every streamline, or of ``streamlines`` only (sorted ids; the
+        layout's streamline m is then ``streamlines[m]``)."""
+        starts, n_points = offsets[:-1], np.diff(offsets)
+        if streamlines is not None:
+            starts, n_points = starts[streamlines], n_points[streamlines]
+        n_segments = np.maximum(n_points - 1, 0)
         n_chunks = -(-n_segments // CHUNK_SEGMENTS)
         first = np.cumsum(n_chunks) - n_chunks
         rows = np.empty((len(n_segments), 2), np.int64)
-        rows[:, 0] = offsets[:-1] - CHUNK_SEGMENTS * first
+        rows[:, 0] = starts - CHUNK_SEGMENTS * first
         rows[:, 1] = n_segments + CHUNK_SEGMENTS * first
         id_dtype = np.int32 if len(offsets) <= np.iinfo(np.int32).max else np.int64
         streamline = np.repeat(np.arange(len(n_segments), dtype=id_dtype), n_chunks)
-        return cls(rows, streamline)
+        return cls(rows, streamline, streamlines is None)
 
     @property
     def n_chunks(self) -> int:
@@ -157,7 +163,7 @@ def chunk_bounds(positions, layout: ChunkLayout, to_voxel: WorldToVoxel, on_step
     """``ChunkBounds`` of every chunk, reading ``positions`` once.
 
     Reads ``positions`` in steps of about ``BUILD_STEP_POINTS`` rows, ``BUILD_THREADS``
-    steps at a time (numpy releases the GIL), calling ``on_step(rows_done)`` in the
+    steps at a time (numpy releases the GIL), calling ``on_step(chunks_done)`` in the
     caller's thread before the first step and after each; it may raise to stop.
     """
     found = ChunkBounds(
@@ -176,25 +182,20 @@ def chunk_bounds(positions, layout: ChunkLayout, to_voxel: WorldToVoxel, on_step
             c1 = min(c0 + step, layout.n_chunks)
             running.append(pool.submit(_step_bounds, positions, layout, to_voxel, c0, c1, found))
             while running and (len(running) == BUILD_THREADS or c1 == layout.n_chunks):
-                rows_done, nan, extent_counts, lo_counts = running.popleft().result()
+                chunks_done, nan, extent_counts, lo_counts = running.popleft().result()
                 has_nan |= nan
                 found.extent_counts[...] += extent_counts
                 found.lo_counts[...] += lo_counts
-                on_step(rows_done)
+                on_step(chunks_done)
     return dataclasses.replace(found, has_nan=has_nan)
 
 
 def _step_bounds(positions, layout, to_voxel: WorldToVoxel, c0: int, c1: int, found):
-    """Fill chunks ``c0:c1`` of ``found.lo``/``found.hi``; return (rows read so far,
+    """Fill chunks ``c0:c1`` of ``found.lo``/``found.hi``; return (``c1``,
     whether a point is NaN, and the step's share of ``extent_counts`` and ``lo_counts``)."""
     start, n_segments = layout.extents(np.arange(c0, c1), layout.streamline[c0:c1])
-    stop = start + n_segments  # row of each chunk's last point
-    p0, p1 = int(start[0]), int(stop[-1]) + 1
-    block = np.asarray(positions[p0:p1], dtype=np.float32)
+    block, ranges = _step_rows(positions, layout.contiguous, start, n_segments)
     ijk = to_voxel.linear @ block.T  # (3, n): each axis contiguous; shift added below
-    ranges = np.empty(2 * len(start) - 1, np.int64)  # [start, stop + 1) of each chunk
-    ranges[0::2] = start - p0
-    ranges[1::2] = stop[:-1] + 1 - p0
     mins = np.stack([np.minimum.reduceat(row, ranges)[0::2] for row in ijk])
     maxs = np.stack([np.maximum.reduceat(row, ranges)[0::2] for row in ijk])
     has_nan = bool(np.isnan(mins).any())
@@ -211,7 +212,29 @@ def _step_bounds(positions, layout, to_voxel: WorldToVoxel, c0: int, c1: int, fo
     lo_counts = [
         np.bincount(lo[axis] - np.int32(INT16.min), minlength=1 << 16) for axis in range(3)
     ]
-    return p1, has_nan, np.stack(extent_counts), np.stack(lo_counts)
+    return c1, has_nan, np.stack(extent_counts), np.stack(lo_counts)
+
+
+def _step_rows(positions, contiguous: bool, start: np.ndarray, n_segments: np.ndarray):
+    """The float32 rows of a build step's chunks, and the ``reduceat`` indices whose even
+    entries give each chunk's points.
+
+    A contiguous layout reads one block of ``positions``; a subset gathers only its
+    chunks' rows (a chunk's last point is then read twice: once as the next's first).
+    """
+    ranges = np.empty(2 * len(start) - 1, np.int64)  # even: a chunk's first row
+    if contiguous:
+        p0, p1 = int(start[0]), int(start[-1] + n_segments[-1]) + 1
+        ranges[0::2] = start - p0
+        ranges[1::2] = start[:-1] + n_segments[:-1] + 1 - p0  # its stop + 1
+        return np.asarray(positions[p0:p1], dtype=np.float32), ranges
+    n_points = n_segments + 1
+    first = np.cumsum(n_points) - n_points  # each chunk's first row in the gathered block
+    rows = np.arange(int(first[-1] + n_points[-1]), dtype=np.int64)
+    rows += np.repeat(start - first, n_points)
+    ranges[0::2] = first
+    ranges[1::2] = first[1:]
+    return np.asarray(positions[rows], dtype=np.float32), ranges
 
 
 def _integer_bounds(mins: np.ndarray, maxs: np.ndarray, to_voxel: WorldToVoxel, has_nan):

@@ -87,6 +87,7 @@ class TractLayer:
         #: the image grid the index was built in (see Session.index_grid)
         self.grid = None
         self._selection_cache: tuple | None = None
+        self._wanted_cache: tuple | None = None
 
     # -- settings --------------------------------------------------------------------
     def set_style(self, **changes) -> None:
@@ -109,6 +110,29 @@ class TractLayer:
         if self.group_visible[name] != visible:
             self.group_visible[name] = visible
             self.changed.emit()
+
+    def index_wanted(self) -> np.ndarray | None:
+        """Sorted ids of the streamlines the index must hold for the cap (None: all).
+
+        Indexing only the cap's subsample makes the first overlay of a huge
+        tractogram that much faster; a larger cap needs a new index.
+        """
+        cap, n = self.style.cap, self.tractogram.n_streamlines
+        if cap is None or cap >= n:
+            return None
+        if self._wanted_cache is None or self._wanted_cache[0] != cap:
+            self._wanted_cache = (cap, subsample(n, cap))
+        return self._wanted_cache[1]
+
+    def needs_index(self, grid) -> bool:
+        """Whether the index is missing, built for another grid, or lacks streamlines
+        the cap now shows."""
+        if self.index is None or self.grid != grid:
+            return True
+        wanted = self.index_wanted()
+        if wanted is None:
+            return self.index.indexed is not None
+        return not self.index.covers(wanted)
 
     def set_index(self, index: StreamlineIndex | None, grid_note: str = "", grid=None) -> None:
         self.index = index
@@ -179,7 +203,9 @@ class TractLayer:
         """Streamlines drawn: the cap's deterministic subsample, in shown groups only."""
         key = (self.style.cap, tuple(self.group_visible.items()))
         if self._selection_cache is None or self._selection_cache[0] != key:
-            chosen = subsample(self.tractogram.n_streamlines, self.style.cap)
+            chosen = self.index_wanted()
+            if chosen is None:
+                chosen = np.arange(self.tractogram.n_streamlines, dtype=np.int64)
             if self.group_visible and not all(self.group_visible.values()):
                 shown = [
                     n for n, name in enumerate(self.tractogram.groups) if self.group_visible[name]

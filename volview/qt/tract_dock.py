@@ -114,7 +114,8 @@ class TractController(QtCore.QObject):
 
         An index built for another grid (another image, or an edited affine) is
         dropped at once: until the new one is ready the layer draws nothing rather
-        than streamlines in the wrong place.
+        than streamlines in the wrong place. An index that lacks streamlines a raised
+        cap shows is kept, drawing what it has, until the larger one is ready.
         """
         grid = self.session.index_grid()
         for layer in self.state.tracts:
@@ -122,15 +123,15 @@ class TractController(QtCore.QObject):
                 layer.set_index(None)
         if self.index_task is not None or grid is None:
             return
-        todo = [t for t in self.state.tracts if t.visible and t.grid != grid]
+        todo = [t for t in self.state.tracts if t.visible and t.needs_index(grid)]
         if todo:
             self._start_index(todo[0])
 
     def _start_index(self, layer: TractLayer) -> None:
-        volume = self.state.volume
+        volume, wanted = self.state.volume, layer.index_wanted()
 
         def work(progress, cancelled):
-            return self.session.build_index(layer, volume, progress, cancelled)
+            return self.session.build_index(layer, volume, wanted, progress, cancelled)
 
         self.indexing = layer
         task = BackgroundTask(work, lambda exc: isinstance(exc, BuildCancelled), self)
