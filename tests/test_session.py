@@ -131,13 +131,15 @@ def test_replacing_a_compressed_image_closes_its_file(session, state, tmp_path):
     assert state.volume.image.format_name == "MGH"
 
 
-def test_several_paths_open_in_order(session, state, tmp_path):
+def test_several_images_open_as_a_base_and_overlays(session, state, tmp_path):
     first = write(tmp_path / "1.nii", seed=1)
     last = write(tmp_path / "2.nii", seed=2)
-    errors = session.open_paths([first, tmp_path / "missing.nii", last])
+    errors = session.open_paths([tmp_path / "missing.nii", first, last])
     assert [type(e) for e in errors] == [FileAccessError]
-    assert state.volume.image.path == last
-    assert not is_held(first)
+    assert state.volume.image.path == first
+    assert [layer.image.path for layer in state.overlays] == [last]
+    session.open_paths([last])  # alone: it replaces the base, the overlay stays
+    assert state.volume.image.path == last and not is_held(first)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 from volview import __version__
 from volview.core.colormap_names import COLORMAPS
 
-LAYOUT_CHOICES = ("ortho", "axial", "coronal", "sagittal")
+LAYOUT_CHOICES = ("ortho", "grid", "axial", "coronal", "sagittal")
 
 
 def build_parser() -> argparse.ArgumentParser:

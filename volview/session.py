@@ -19,12 +19,14 @@ from urllib.parse import unquote, urlparse
 
 from psygnal import Signal
 
+from volview.core.layers import ImageLayer
 from volview.core.state import ViewerState
 from volview.core.streamline_index import StreamlineIndex
 from volview.core.tracts import TractLayer, grid_image, grid_note
 from volview.core.volume import Volume, auto_window
 from volview.errors import ImageReadError, UnsupportedFormatError, VolviewError, describe
-from volview.io.images import SUPPORTED_WORDS, is_image_path, open_image
+from volview.io.header_file import read_header
+from volview.io.images import SUPPORTED_WORDS, ImageFile, is_image_path, open_image
 from volview.io.proxy import READ_ERRORS
 from volview.io.tractogram import Tractogram, is_tractogram_path, open_tractogram
 
@@ -49,12 +51,27 @@ class Session:
         #: turns this off and builds them in the background instead
         self.index_in_foreground = True
 
-    def open_paths(self, paths: Iterable[str | os.PathLike]) -> list[VolviewError]:
-        """Open each path; an image replaces the current one. Returns the errors."""
+    def open_paths(
+        self, paths: Iterable[str | os.PathLike], as_overlays: bool = False
+    ) -> list[VolviewError]:
+        """Open each path; returns the errors.
+
+        The first image replaces the current one and the next ones are drawn over it
+        as overlays (``as_overlays``: all of them, if an image is already shown).
+        Tractograms are added over the image.
+        """
         errors: list[VolviewError] = []
+        base_done = False
         for arg in paths:
+            path = path_from_argument(arg)
             try:
-                self.open_path(path_from_argument(arg))
+                if is_tractogram_path(path) or not (as_overlays or base_done):
+                    opened = self.open_path(path)
+                    base_done = base_done or isinstance(opened, Volume)
+                elif self.state.volume is None:
+                    base_done = isinstance(self.open_path(path), Volume)
+                else:
+                    self.add_overlay(path)
             except VolviewError as exc:
                 errors.append(exc)
         if self.index_in_foreground:
@@ -69,7 +86,14 @@ class Session:
             raise UnsupportedFormatError(
                 describe(path, f"not a supported file type; volview opens {OPEN_WORDS}")
             )
-        image = open_image(path)
+        return self.show_image(open_image(path))
+
+    def show_image(self, image: ImageFile) -> Volume:
+        """Show an opened image (from a file or from memory) in place of the current one.
+
+        Reads a small sample for the initial window; on failure the image is closed
+        and a ``VolviewError`` raised.
+        """
         try:
             volume = Volume.from_image(image, radiological=self.state.radiological)
             window = auto_window(volume)
@@ -78,7 +102,8 @@ class Session:
             raise
         except READ_ERRORS as exc:
             image.close()
-            raise ImageReadError(describe(path, f"could not read the voxel data ({exc})")) from exc
+            problem = f"could not read the voxel data ({exc})"
+            raise ImageReadError(describe(image.path, problem)) from exc
         self.state.set_volume(volume, window)
         self.opened.emit(volume)
         return volume
@@ -136,6 +161,34 @@ class Session:
             if layer.needs_index(grid):
                 wanted = layer.index_wanted()
                 layer.set_index(*self.build_index(layer, self.state.volume, wanted))
+
+    # -- image layers ---------------------------------------------------------------
+    def add_overlay(self, path: Path) -> ImageLayer:
+        """Draw the image at ``path`` over the current one, in the current one's grid."""
+        if not is_image_path(path) and path.is_file():
+            raise UnsupportedFormatError(
+                describe(path, f"not a supported image type; volview opens {SUPPORTED_WORDS}")
+            )
+        image = open_image(path)
+        try:
+            volume = Volume.from_image(image, radiological=self.state.radiological)
+            layer = ImageLayer.open(volume, intent_code(path))
+        except VolviewError:
+            image.close()
+            raise
+        except READ_ERRORS as exc:
+            image.close()
+            raise ImageReadError(describe(path, f"could not read the voxel data ({exc})")) from exc
+        self.state.add_overlay(layer)
+        return layer
+
+
+def intent_code(path: Path) -> int:
+    """The NIfTI intent code of ``path`` (0 when it has none or is not NIfTI)."""
+    try:
+        return int(read_header(path).raw.value("intent_code"))
+    except VolviewError:  # not NIfTI: MGH, or an Analyze header without intent_code
+        return 0
 
 
 def release_freed_memory() -> None:

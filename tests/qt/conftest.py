@@ -59,10 +59,17 @@ def session(state):
 
 
 @pytest.fixture
-def window(qtbot, state, session):
+def settings(tmp_path):
+    from volview.qt.compat import QtCore
+
+    return QtCore.QSettings(str(tmp_path / "volview.ini"), QtCore.QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, state, session, settings):
     from volview.qt.main_window import MainWindow
 
-    win = MainWindow(state, session)
+    win = MainWindow(state, session, settings=settings)
     qtbot.addWidget(win)
     win.resize(1200, 500)
     win.show()

@@ -1,8 +1,9 @@
 """ViewerState: the one source of truth that every view subscribes to.
 
 Owns: the current volume, the cursor (voxel indices ``ijk``), the volume index
-``t``, the display window (lo, hi in scaled data units), the colormap name and the
-tractogram layers drawn over the image (``tracts``, bottom to top).
+``t``, the display window (lo, hi in scaled data units), the colormap name, the
+image layers drawn over the base image (``overlays``, bottom to top) and the
+tractogram layers drawn over them (``tracts``, bottom to top).
 Setters validate and clamp, and emit their signal once, only when the value
 changed. Views never call each other; they call these setters and listen.
 ``set_volume`` resets the cursor (to the centre), ``t`` and the window together and
@@ -21,6 +22,7 @@ from volview.core.geometry import Plane
 from volview.core.volume import Volume
 
 if TYPE_CHECKING:
+    from volview.core.layers import ImageLayer
     from volview.core.tracts import TractLayer
 
 
@@ -31,6 +33,7 @@ class ViewerState:
     window_changed = Signal(float, float)
     colormap_changed = Signal(str)
     tracts_changed = Signal()  # a tractogram layer was added or removed
+    overlays_changed = Signal()  # an image layer was added, removed or moved
 
     def __init__(self) -> None:
         self.volume: Volume | None = None
@@ -40,6 +43,7 @@ class ViewerState:
         self.colormap = "gray"
         self.radiological = True
         self.tracts: list[TractLayer] = []
+        self.overlays: list[ImageLayer] = []
 
     # -- volume --------------------------------------------------------------------
     def set_volume(self, volume: Volume | None, window: tuple[float, float] | None = None) -> None:
@@ -133,6 +137,37 @@ class ViewerState:
         self.tracts.remove(layer)
         self.tracts_changed.emit()
         layer.close()
+
+    # -- image layers ---------------------------------------------------------------
+    def add_overlay(self, layer: ImageLayer) -> None:
+        """Draw ``layer`` over the base image, on top of the other overlays."""
+        self.overlays.append(layer)
+        self.overlays_changed.emit()
+
+    def remove_overlay(self, layer: ImageLayer) -> None:
+        """Stop drawing ``layer`` and release its file."""
+        self.overlays.remove(layer)
+        self.overlays_changed.emit()
+        layer.close()
+
+    def move_overlay(self, layer: ImageLayer, steps: int) -> None:
+        """Move ``layer`` ``steps`` places up (positive: drawn later, on top) or down."""
+        old = self.overlays.index(layer)
+        new = min(max(old + steps, 0), len(self.overlays) - 1)
+        if new != old:
+            self.overlays.insert(new, self.overlays.pop(old))
+            self.overlays_changed.emit()
+
+    def overlay_values(self) -> list[tuple[ImageLayer, float | None]]:
+        """Each visible overlay with its value under the cursor (None outside it)."""
+        if self.volume is None:
+            return []
+        affine = self.volume.image.affine
+        return [
+            (layer, layer.value_at(affine, self.cursor_ijk, self.t))
+            for layer in self.overlays
+            if layer.style.visible
+        ]
 
     # -- display -------------------------------------------------------------------
     def set_window(self, lo: float, hi: float) -> None:

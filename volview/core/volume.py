@@ -1,7 +1,9 @@
 """Volume: an opened image plus its display geometry and intensity statistics.
 
-Owns: ``Volume`` (ImageFile + Geometry), ``sample_values`` (a small strided sample
-whose cost does not grow with the file size) and ``auto_window``.
+Owns: ``Volume`` (ImageFile + Geometry; ``time_course`` reads one voxel through all
+volumes), ``sample_values`` (a small strided sample whose cost does not grow with
+the file size), ``auto_window`` and ``SeenRange`` (the min/max of the values
+displayed so far).
 Coordinate space: voxel indices ``ijk`` and volume index ``t``; world positions go
 through ``Volume.geometry``. Nothing here reads a whole volume.
 """
@@ -24,6 +26,22 @@ ZERO_FRACTION = 0.6
 PERCENTILES = (2.0, 98.0)
 
 
+class SeenRange:
+    """Running (min, max) of the finite values shown so far; None before any."""
+
+    def __init__(self) -> None:
+        self.range: tuple[float, float] | None = None
+
+    def note(self, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        if self.range is not None:
+            lo, hi = min(lo, self.range[0]), max(hi, self.range[1])
+        self.range = (lo, hi)
+
+
 @dataclass(frozen=True, eq=False)
 class Volume:
     image: ImageFile
@@ -42,9 +60,19 @@ class Volume:
 
     def with_convention(self, radiological: bool) -> Volume:
         mirrored = Volume.from_image(self.image, radiological=radiological)
-        if "intensity_sample" in self.__dict__:  # same voxels: keep the sample already read
-            mirrored.__dict__["intensity_sample"] = self.intensity_sample
+        for name in ("intensity_sample", "seen"):  # same voxels: keep what was read
+            if name in self.__dict__:
+                mirrored.__dict__[name] = self.__dict__[name]
         return mirrored
+
+    @cached_property
+    def seen(self) -> SeenRange:
+        """The values the views have displayed so far (updated by them)."""
+        return SeenRange()
+
+    @property
+    def seen_range(self) -> tuple[float, float] | None:
+        return self.seen.range
 
     @cached_property
     def intensity_sample(self) -> np.ndarray:
@@ -66,6 +94,14 @@ class Volume:
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         """Scaled value of one voxel (slope/intercept applied)."""
         return self.image.proxy.value(ijk, t)
+
+    def time_course(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        """Scaled values of voxel ``ijk`` in every volume, float64 ``(n_volumes,)``.
+
+        One voxel through all volumes, read in one strided index: the cost grows with
+        the number of volumes, not with their size.
+        """
+        return self.image.proxy.series(ijk)
 
     def centre_ijk(self) -> tuple[int, int, int]:
         return tuple(n // 2 for n in self.shape)

@@ -2,7 +2,8 @@
 
 Owns: ``open_image(path) -> ImageFile`` and the list of supported file types.
 Coordinate spaces: ``ImageFile.affine`` maps voxel indices ``ijk`` to world ``xyz_mm``
-(RAS+, the scanner/template space of the header). Nothing here reads voxel data
+(RAS+, the scanner/template space of the header); ``ImageFile.time_step`` gives the
+time between volumes in seconds when the header says it. Nothing here reads voxel data
 except through the proxy; files are opened read-only.
 """
 
@@ -39,6 +40,10 @@ from volview.io.proxy import (
 
 #: suffixes volview opens as images, longest first so that ``.nii.gz`` wins over ``.gz``
 IMAGE_SUFFIXES = (".nii.gz", ".img.gz", ".hdr.gz", ".nii", ".hdr", ".img", ".mgh", ".mgz")
+#: seconds per unit of the NIfTI ``xyzt_units`` time codes volview turns into seconds
+#: (Hz, ppm and rad/s describe spectra, not time series)
+TIME_UNITS = {8: ("sec", 1.0), 16: ("msec", 1e-3), 24: ("usec", 1e-6)}
+NIFTI_TIME_MASK = 0x38
 #: a file-dialog filter for the supported image types
 IMAGE_FILTER = "Images (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz)"
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".mgz")
@@ -71,6 +76,11 @@ class ImageFile:
     notes: tuple[str, ...] = field(default=())
     #: (slope, intercept) the proxy applies to the stored numbers
     scaling: tuple[float, float] = (1.0, 0.0)
+    #: (seconds between volumes, the unit the header stated it in), or None when the
+    #: header gives no usable time step (no time unit, a spectral unit, step <= 0)
+    time_step: tuple[float, str] | None = None
+    #: kind of the stored numbers (numpy dtype.kind: "i", "u", "f", "b")
+    stored_kind: str = "f"
 
     def close(self) -> None:
         self.proxy.close()
@@ -168,6 +178,8 @@ def _image_file_from(path: Path, img) -> ImageFile:
         cal_range=_cal_range(img.header),
         notes=notes,
         scaling=_scaling(img.dataobj),
+        time_step=time_step(img.header),
+        stored_kind=img.get_data_dtype().kind,
     )
 
 
@@ -197,6 +209,7 @@ def with_header(image: ImageFile, header, scaling: tuple[float, float]) -> Image
         cal_range=_cal_range(header),
         notes=notes,
         scaling=scaling,
+        time_step=time_step(header),
     )
 
 
@@ -256,6 +269,27 @@ def usable_geometry(
     fallback = np.diag([*sizes, 1.0])
     note = "the header's voxel-to-world transform is invalid; showing voxel axes"
     return fallback, sizes, (note,)
+
+
+def time_step(header) -> tuple[float, str] | None:
+    """(seconds between volumes, unit named by the header) from pixdim[4] and xyzt_units.
+
+    MGH headers store the repetition time ``tr`` in milliseconds. Analyze headers
+    have no time unit: None.
+    """
+    if isinstance(header, nib.freesurfer.mghformat.MGHHeader):
+        step, unit, factor = float(header["tr"]), "msec", 1e-3
+    elif "xyzt_units" in header and "pixdim" in header:
+        code = int(header["xyzt_units"]) & NIFTI_TIME_MASK
+        if code not in TIME_UNITS:
+            return None
+        unit, factor = TIME_UNITS[code]
+        step = float(header["pixdim"][4])
+    else:
+        return None
+    if not (np.isfinite(step) and step > 0):
+        return None
+    return step * factor, unit
 
 
 def _scaling(dataobj) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Array proxies: read one plane (or one voxel) of a 4-D image without loading it.
+"""Array proxies: read one plane, one voxel or one voxel's time course of a 4-D image.
 
 Owns: the ``VolumeProxy`` protocol and its implementations
 
@@ -13,7 +13,9 @@ Coordinate space: voxel indices. Shapes are always 4-D ``(ni, nj, nk, nt)``. A p
 is addressed by the voxel axis held fixed (0, 1 or 2), its index and the volume ``t``;
 its two remaining voxel axes come back in ascending order, each optionally restricted
 by a slice (start, stop, step) so that callers can read a strided or cropped plane.
-Nothing here reads a whole volume.
+A time course (``series``) is one voxel ``ijk`` through all ``nt`` volumes, read as
+one strided index: ``nt`` values, never ``nt`` volumes. Nothing here reads a whole
+volume.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class VolumeProxy(Protocol):
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         """Read one scaled voxel value at full precision."""
+        ...
+
+    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        """Read voxel ``ijk`` of every volume: scaled float64 of shape ``(nt,)``."""
         ...
 
     def close(self) -> None:
@@ -158,6 +164,29 @@ class MemmapProxy:
         raw = self._array[ijk[0], ijk[1], ijk[2], t]
         return float(raw) * self.slope + self.inter
 
+    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        _check_voxel_args(self.shape, ijk, 0)
+        view = self._array[ijk[0], ijk[1], ijk[2], :]
+        self._prefetch(view)
+        return scale_series(view, self.slope, self.inter)
+
+    def _prefetch(self, view: np.ndarray) -> None:
+        """Ask for every page a 1-D view touches before reading it (``MADV_WILLNEED``).
+
+        One value per volume, a volume apart: without this each page faults in on its
+        own, one disk read after another (about 20 ms for 300 volumes from a cold
+        cache here); asked for together, the reads overlap (about 4 ms).
+        """
+        pages = self._dense_pages(view)
+        if pages is not None:  # volumes smaller than a page: one range
+            self._advise("MADV_WILLNEED", pages)
+            return
+        first = view.__array_interface__["data"][0] - self._array.__array_interface__["data"][0]
+        starts = self.offset + first + view.strides[0] * np.arange(len(view), dtype=np.int64)
+        in_page = starts % mmap.PAGESIZE
+        for start, skip in zip((starts - in_page).tolist(), in_page.tolist(), strict=True):
+            self._advise("MADV_WILLNEED", (start, skip + view.itemsize))
+
     def _scale(self, raw: np.ndarray) -> np.ndarray:
         out = np.array(raw, dtype=np.float32)
         if self.slope != 1.0:
@@ -233,6 +262,12 @@ class NibabelProxy:
         _check_voxel_args(self.shape, ijk, t)
         return float(self._read((ijk[0], ijk[1], ijk[2], t)).reshape(()))
 
+    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        """``dataobj[i, j, k, :]``: nibabel reads just those values and scales them."""
+        _check_voxel_args(self.shape, ijk, 0)
+        data = self._read((ijk[0], ijk[1], ijk[2], FULL))
+        return np.asarray(data, dtype=np.float64).reshape(self.shape[3])
+
     def close(self) -> None:
         opener = getattr(self._dataobj, "_opener", None)
         if opener is not None:
@@ -261,6 +296,10 @@ class ArrayProxy:
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         _check_voxel_args(self.shape, ijk, t)
         return float(self._array[ijk[0], ijk[1], ijk[2], t])
+
+    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        _check_voxel_args(self.shape, ijk, 0)
+        return np.array(self._array[ijk[0], ijk[1], ijk[2], :], dtype=np.float64)
 
     def close(self) -> None:
         self._array = np.zeros((1, 1, 1, 1), dtype=np.float32)
@@ -301,8 +340,21 @@ class RescaledProxy:
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         return self.base.value(ijk, t) * self._gain + self._offset
 
+    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
+        return self.base.series(ijk) * self._gain + self._offset
+
     def close(self) -> None:
         self.base.close()
+
+
+def scale_series(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
+    """``raw * slope + inter`` in float64 (a copy: ``raw`` may be a view of a memory map)."""
+    out = np.array(raw, dtype=np.float64)
+    if slope != 1.0:
+        out *= slope
+    if inter != 0.0:
+        out += inter
+    return out
 
 
 def file_size(path: str | os.PathLike) -> int:

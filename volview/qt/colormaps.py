@@ -16,6 +16,9 @@ _STOPS = {
     "gray_r": ([0.0, 1.0], [(255, 255, 255), (0, 0, 0)]),
     # the classic "hot": black, red, yellow, white
     "hot": ([0.0, 0.375, 0.75, 1.0], [(0, 0, 0), (255, 0, 0), (255, 255, 0), (255, 255, 255)]),
+    # statistical maps, as in FSLeyes/FSLview: positive and negative
+    "red_yellow": ([0.0, 1.0], [(255, 0, 0), (255, 255, 0)]),
+    "blue_lightblue": ([0.0, 1.0], [(0, 0, 255), (0, 200, 255)]),
 }
 
 

@@ -19,8 +19,11 @@ from volview.io.tractogram import TRACTOGRAM_FILTER, is_tractogram_path
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 from volview.qt.header_dock import HeaderController
 from volview.qt.header_panel import PANEL_WIDTH
+from volview.qt.layer_dock import LayerController
 from volview.qt.ortho_view import OrthoView
+from volview.qt.time_dock import TimeController
 from volview.qt.tract_dock import TractController
+from volview.qt.view_actions import ViewActions, bind_shortcut, read_radiological
 from volview.session import Session, path_from_argument
 
 Qt = QtCore.Qt
@@ -32,10 +35,18 @@ EMPTY_HINT = "Drop an image here, or use File \u203a Open\u2026 (Ctrl+O)"
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, state: ViewerState, session: Session, layout: str = "ortho") -> None:
+    def __init__(
+        self,
+        state: ViewerState,
+        session: Session,
+        layout: str = "ortho",
+        settings: QtCore.QSettings | None = None,
+    ) -> None:
         super().__init__()
         self.state = state
         self.session = session
+        self.settings = settings if settings is not None else QtCore.QSettings("volview", "volview")
+        state.set_radiological(read_radiological(self.settings, state.radiological))
         self.error_dialog: QtWidgets.QMessageBox | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 520)
@@ -49,9 +60,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         self.header = HeaderController(self, state, session)
         self.tracts = TractController(self, state, session)
+        self.time_series = TimeController(self, state)
+        self.layers = LayerController(self, state, session)
         self.tabifyDockWidget(self.header.dock, self.tracts.dock)
+        self.tabifyDockWidget(self.tracts.dock, self.layers.dock)
         self._docks_sized = False
-        for dock in (self.header.dock, self.tracts.dock):
+        for dock in (self.header.dock, self.tracts.dock, self.layers.dock):
             dock.visibilityChanged.connect(self._size_docks_once)
         self._build_menus()
         state.volume_changed.connect(self._on_volume_changed)
@@ -79,6 +93,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.open_action = self._action(
             file_menu, "&Open\u2026", self.open_dialog, QtGui.QKeySequence.Open
         )
+        file_menu.addAction(self.layers.add_action)
+        file_menu.addSeparator()
         file_menu.addActions([self.header.save_action, self.header.save_as_action])
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit)
@@ -89,8 +105,11 @@ class MainWindow(QtWidgets.QMainWindow):
         edit_menu.addActions([header.qform_action, header.sform_action])
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(header.toggle_action)
+        view_menu.addAction(self.layers.toggle_action)
         view_menu.addAction(self.tracts.toggle_action)
+        view_menu.addActions(self.time_series.view_actions)
         self.reset_action = self._action(view_menu, "&Reset view", self.ortho_view.reset_views, "R")
+        bind_shortcut(self.reset_action, self, self.ortho_view)
         cmap_menu = view_menu.addMenu("&Colormap")
         group = QtWidgets.QActionGroup(self)
         self.colormap_actions = {}
@@ -109,6 +128,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.radiological_action.setCheckable(True)
         self.radiological_action.setChecked(self.state.radiological)
         self.radiological_action.toggled.connect(self._on_convention_toggled)
+        self.view_actions = ViewActions(self, self.settings)
+        view_menu.addSeparator()
+        self.view_actions.fill_menu(view_menu)
 
     def _size_docks_once(self, visible: bool) -> None:
         """The first time a panel opens, give it a panel's width, not half the window."""
@@ -130,21 +152,25 @@ class MainWindow(QtWidgets.QMainWindow):
         return lambda: self.state.set_colormap(name)
 
     # -- opening ---------------------------------------------------------------------
-    def open_paths(self, paths) -> list[VolviewError]:
+    def open_paths(self, paths, as_overlays: bool = False) -> list[VolviewError]:
         """Open files (the one route for menu, drop and command line); show any errors.
 
-        Unsaved header edits are offered for saving first (nothing opens if the user
-        cancels, or until the save is done), and a header left by an interrupted
-        save is offered for restoring.
+        The first image replaces the current one, the others are overlays over it
+        (``as_overlays``: all are, when an image is shown). Before replacing the
+        image, unsaved header edits are offered for saving (nothing opens if the user
+        cancels, or until the save is done), and a header left by an interrupted save
+        is offered for restoring.
         """
         paths = [path_from_argument(p) for p in paths]
         tracts = [p for p in paths if is_tractogram_path(p)]
         images = [p for p in paths if p not in tracts]
-        if images and not self.header.confirm_discard(then=lambda: self.open_paths(paths)):
+        replacing = bool(images) and not (as_overlays and self.state.volume is not None)
+        again = lambda: self.open_paths(paths, as_overlays)  # noqa: E731
+        if replacing and not self.header.confirm_discard(then=again):
             return []
         for path in images:
             self.header.check_backup(path)
-        errors = self.session.open_paths(images)
+        errors = self.session.open_paths(images, as_overlays=as_overlays)
         self.tracts.open_tractograms(tracts)  # in the background, over the image just opened
         if errors:
             self.show_error_text("\n\n".join(str(e) for e in errors))
@@ -187,7 +213,9 @@ class MainWindow(QtWidgets.QMainWindow):
             ev.ignore()
             return
         ev.acceptProposedAction()
-        self.open_paths(paths)
+        # with Ctrl or Shift held, images are dropped over the current one as overlays
+        overlay = bool(ev.keyboardModifiers() & (Qt.ControlModifier | Qt.ShiftModifier))
+        self.open_paths(paths, as_overlays=overlay)
 
     # -- state -> window -------------------------------------------------------------
     def _on_convention_toggled(self, radiological: bool) -> None:

@@ -8,22 +8,31 @@ window was computed from, never the whole volume.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 from volview.core.geometry import Plane
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
 from volview.qt.colormaps import colormap
-from volview.qt.compat import QtWidgets, pg
+from volview.qt.compat import QtCore, QtWidgets, pg
 from volview.qt.slice_view import SliceView
 
 LAYOUTS = {
     "ortho": (Plane.AXIAL, Plane.CORONAL, Plane.SAGITTAL),
+    "grid": (Plane.AXIAL, Plane.CORONAL, Plane.SAGITTAL),
     "axial": (Plane.AXIAL,),
     "coronal": (Plane.CORONAL,),
     "sagittal": (Plane.SAGITTAL,),
 }
+#: (row, column) of each plane: a 1x3 row, or a 2x2 grid with the info pane last
+ARRANGEMENTS = {
+    "row": {Plane.AXIAL: (0, 0), Plane.CORONAL: (0, 1), Plane.SAGITTAL: (0, 2)},
+    "grid": {Plane.CORONAL: (0, 0), Plane.SAGITTAL: (0, 1), Plane.AXIAL: (1, 0)},
+}
 HISTOGRAM_BINS = 200
+Qt = QtCore.Qt
 
 
 class OrthoView(QtWidgets.QWidget):
@@ -35,11 +44,17 @@ class OrthoView(QtWidgets.QWidget):
         self.views = {plane: SliceView(state, plane) for plane in LAYOUTS[layout]}
         self.views_panel = QtWidgets.QWidget()
         self.views_panel.setStyleSheet("background-color: #202020")
-        row = QtWidgets.QHBoxLayout(self.views_panel)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
+        self.grid = QtWidgets.QGridLayout(self.views_panel)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(2)
+        self.info_pane = InfoPane(state)
+        self.arrangement = "grid" if layout == "grid" else "row"
+        self.maximised: Plane | None = None
+        self.link_zoom = True
         for view in self.views.values():
-            row.addWidget(view)
+            view.zoomed.connect(lambda factor, source=view: self._on_zoomed(source, factor))
+            view.maximise_requested.connect(lambda plane=view.plane: self.toggle_maximised(plane))
+        self._arrange()
         outer = QtWidgets.QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.views_panel, stretch=1)
@@ -63,6 +78,58 @@ class OrthoView(QtWidgets.QWidget):
     def reset_views(self) -> None:
         for view in self.views.values():
             view.reset_view()
+
+    # -- arrangement and view-wide settings ------------------------------------------
+    def set_arrangement(self, name: str) -> None:
+        """Show the three planes in a 1x3 "row" or a 2x2 "grid" (info pane fourth)."""
+        if name not in ARRANGEMENTS:
+            raise ValueError(f"arrangement must be one of {tuple(ARRANGEMENTS)}, not {name!r}")
+        self.arrangement, self.maximised = name, None
+        self._arrange()
+
+    def toggle_maximised(self, plane: Plane) -> None:
+        """Show ``plane`` alone, or, if it is shown alone, the whole arrangement again."""
+        self.maximised = None if self.maximised == plane else plane
+        self._arrange()
+
+    def _arrange(self) -> None:
+        for widget in (*self.views.values(), self.info_pane):
+            self.grid.removeWidget(widget)
+            widget.hide()
+        if self.maximised is not None or len(self.views) == 1:
+            plane = self.maximised or next(iter(self.views))
+            self.grid.addWidget(self.views[plane], 0, 0)
+            self.views[plane].show()
+            return
+        for plane, (row, column) in ARRANGEMENTS[self.arrangement].items():
+            self.grid.addWidget(self.views[plane], row, column)
+            self.views[plane].show()
+        if self.arrangement == "grid":
+            self.grid.addWidget(self.info_pane, 1, 1)
+            self.info_pane.show()
+
+    def _on_zoomed(self, source: SliceView, factor: float) -> None:
+        if self.link_zoom:
+            for view in self.views.values():
+                if view is not source:
+                    view.zoom_about_cursor(factor)
+
+    def set_link_zoom(self, linked: bool) -> None:
+        """Whether zooming one view (Ctrl+wheel) zooms the others about their cursor."""
+        self.link_zoom = bool(linked)
+
+    def zoom_all(self, factor: float) -> None:
+        """Zoom every view about its crosshair (< 1: in)."""
+        for view in self.views.values():
+            view.zoom_about_cursor(factor)
+
+    def centre_on_cursor(self) -> None:
+        for view in self.views.values():
+            view.centre_on_cursor()
+
+    def set_crosshair(self, visible: bool, colour=None) -> None:
+        for view in self.views.values():
+            view.set_crosshair(visible, colour)
 
     # -- state -> histogram ----------------------------------------------------------
     def _on_volume_changed(self, volume) -> None:
@@ -100,3 +167,49 @@ class OrthoView(QtWidgets.QWidget):
         lut = self.histogram.item.gradient.getLookupTable(256, alpha=False)
         for view in self.views.values():
             view.set_lookup_table(lut)
+
+
+class InfoPane(QtWidgets.QLabel):
+    """The fourth cell of the 2x2 grid: the image and the cursor, in words."""
+
+    def __init__(self, state: ViewerState) -> None:
+        super().__init__()
+        self.state = state
+        self.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.setStyleSheet("color: #e0e0e0; background-color: black; padding: 8px")
+        self.setToolTip("The image and the values under the cursor")
+        for signal in (state.cursor_changed, state.time_changed, state.overlays_changed):
+            signal.connect(self.refresh)
+        state.volume_changed.connect(lambda _v: self.refresh())
+        self.refresh()
+
+    def refresh(self, *_args) -> None:
+        volume = self.state.volume
+        if volume is None:
+            self.setText("")
+            return
+        image = volume.image
+        i, j, k = self.state.cursor_ijk
+        x, y, z = self.state.cursor_xyz_mm
+        try:
+            value = f"{self.state.cursor_value():.6g}"
+        except VolviewError:
+            value = "unreadable"
+        times = " \u00d7 "
+        shape = image.shape if image.shape[3] > 1 else image.shape[:3]
+        lines = [
+            f"<b>{html.escape(volume.name)}</b>",
+            f"{times.join(str(n) for n in shape)} voxels, "
+            f"{times.join(f'{v:g}' for v in image.voxel_sizes)} mm, "
+            f"{volume.geometry.orientation_code()}",
+            f"voxel [{i}, {j}, {k}]",
+            f"{x:.2f}, {y:.2f}, {z:.2f} mm",
+            f"value {value}",
+        ]
+        if volume.n_volumes > 1:
+            lines.append(f"volume {self.state.t + 1} of {volume.n_volumes}")
+        for layer, overlay_value in self.state.overlay_values():
+            shown = "outside" if overlay_value is None else f"{overlay_value:.6g}"
+            lines.append(f"{html.escape(layer.name)}: {shown}")
+        self.setText("<br>".join(lines))

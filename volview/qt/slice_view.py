@@ -32,6 +32,7 @@ from volview.core.state import ViewerState
 from volview.errors import VolviewError
 from volview.qt.colormaps import lookup_table
 from volview.qt.compat import QtCore, QtGui, QtWidgets, pg
+from volview.qt.overlay_items import ImageOverlays
 from volview.qt.tract_overlay import TractOverlay
 
 Qt = QtCore.Qt
@@ -88,19 +89,28 @@ class SliceViewBox(pg.ViewBox):
         if ev.modifiers() & Qt.ControlModifier:
             factor = ZOOM_PER_NOTCH ** (-ev.delta() / WHEEL_STEP)
             self.scaleBy(x=factor, y=factor, center=self.mapToView(ev.pos()))
+            self._view.zoomed.emit(factor)
             return
         self._wheel_accum += ev.delta()
         steps = int(self._wheel_accum / WHEEL_STEP)
         if steps:
             self._wheel_accum -= steps * WHEEL_STEP
-            factor = PAGE_STEP if ev.modifiers() & Qt.ShiftModifier else 1
-            self._view.step_slice(steps * factor)
+            shift = bool(ev.modifiers() & Qt.ShiftModifier)
+            state = self._view.state
+            if shift and state.volume is not None and state.volume.n_volumes > 1:
+                state.set_time(state.t + steps)  # 4-D: Shift+wheel steps the volume
+                return
+            self._view.step_slice(steps * (PAGE_STEP if shift else 1))
 
 
 class SliceView(pg.GraphicsView):
     """One plane of the current volume, with crosshair and orientation labels."""
 
     read_failed = QtCore.Signal(str)
+    #: the user zoomed this view by a factor (< 1: in), for linked zoom
+    zoomed = QtCore.Signal(float)
+    #: a double click asks to show this view alone, or the whole layout again
+    maximise_requested = QtCore.Signal()
 
     def __init__(self, state: ViewerState, plane: Plane, parent=None) -> None:
         super().__init__(parent, background="k")
@@ -125,6 +135,7 @@ class SliceView(pg.GraphicsView):
             line.setZValue(10)
             self.viewbox.addItem(line, ignoreBounds=True)
         self.labels = [self._make_label() for _ in range(4)]  # left, right, bottom, top
+        self.image_overlays = ImageOverlays(self)
         self.tract_overlay = TractOverlay(self)
         self.plane_layout: PlaneLayout | None = None
         self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
@@ -157,6 +168,7 @@ class SliceView(pg.GraphicsView):
     # -- state -> view ---------------------------------------------------------------
     def _on_volume_changed(self, volume) -> None:
         self._shown = None
+        self.image_overlays.clear()
         if volume is None:
             self.plane_layout = None
             self.overview_item.clear()
@@ -241,6 +253,7 @@ class SliceView(pg.GraphicsView):
         ranges = detail_ranges(self.plane_layout, (x0, y0, x1 - x0, y1 - y0), *pixels)
         if ranges is None or ranges[0].step >= overview:
             self.detail_item.hide()
+            self.image_overlays.hide_detail()
             return
         request = SliceRequest(self.plane_layout, depth, t, ranges[0], ranges[1])
         if self._show(self.detail_item, request):
@@ -253,7 +266,12 @@ class SliceView(pg.GraphicsView):
         except VolviewError as exc:
             self.read_failed.emit(str(exc))
             return False
-        return self._apply(item, result)
+        if not self._apply(item, result):
+            return False
+        self.state.volume.seen.note(result.pixels)
+        kind = "detail" if item is self.detail_item else "overview"
+        self.image_overlays.show(kind, request, result.rect_mm)
+        return True
 
     def _apply(self, item: pg.ImageItem, result: SliceResult) -> bool:
         if result.request_id < self._latest_request_id:
@@ -277,6 +295,38 @@ class SliceView(pg.GraphicsView):
 
     def step_slice(self, n_steps: int) -> None:
         self.state.step_slice(self.plane, n_steps)
+
+    def cursor_mm(self) -> QtCore.QPointF | None:
+        """Where the crosshair crosses, in display mm."""
+        if self.plane_layout is None:
+            return None
+        return QtCore.QPointF(self.v_line.value(), self.h_line.value())
+
+    def zoom_about_cursor(self, factor: float) -> None:
+        """Scale the view by ``factor`` (< 1 zooms in) keeping the crosshair in place."""
+        centre = self.cursor_mm()
+        if centre is not None:
+            self.viewbox.scaleBy(x=factor, y=factor, center=centre)
+
+    def centre_on_cursor(self) -> None:
+        """Pan so that the crosshair is in the middle of the view (zoom kept)."""
+        centre = self.cursor_mm()
+        if centre is not None:
+            (x0, x1), (y0, y1) = self.viewbox.viewRange()
+            self.viewbox.translateBy(x=centre.x() - (x0 + x1) / 2, y=centre.y() - (y0 + y1) / 2)
+
+    def set_crosshair(self, visible: bool, colour: QtGui.QColor | None = None) -> None:
+        for line in (self.h_line, self.v_line):
+            line.setVisible(visible)
+            if colour is not None:
+                line.setPen(pg.mkPen(colour, width=1))
+
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:
+        if ev.button() == Qt.LeftButton:
+            ev.accept()
+            self.maximise_requested.emit()
+        else:
+            super().mouseDoubleClickEvent(ev)
 
     def reset_view(self) -> None:
         if self.plane_layout is not None:

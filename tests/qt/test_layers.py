@@ -1,0 +1,153 @@
+"""Image overlays in the window: drawn in the base grid, the layer panel, drops, readout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.qt.conftest import open_and_wait, write_image
+from volview.core.geometry import Plane
+from volview.qt.compat import QtCore, QtGui, QtWidgets
+
+Qt = QtCore.Qt
+BASE_AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A 2 mm base, a 1 mm overlay covering its left half with value = i (overlay
+    voxels), and a label map on the base grid."""
+    base = write_image(tmp_path / "base.nii", np.zeros((20, 16, 12), np.float32), BASE_AFFINE)
+    i = np.arange(20)[:, None, None] * np.ones((1, 32, 24))
+    overlay = write_image(tmp_path / "half.nii", (i + 1).astype(np.float32), np.eye(4))
+    labels = np.zeros((20, 16, 12), np.int16)
+    labels[10:, :8] = 4
+    labels[10:, 8:] = 9
+    label_path = write_image(tmp_path / "labels.nii", labels, BASE_AFFINE)
+    return base, overlay, label_path
+
+
+def overlay_alpha(window, layer, plane=Plane.AXIAL) -> np.ndarray:
+    item = window.ortho_view.views[plane].image_overlays.items(layer)["overview"]
+    return item.image[..., 3] if item.isVisible() and item.image is not None else None
+
+
+def drop(window, target, paths, modifiers=Qt.NoModifier) -> None:
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QtCore.QPointF(5, 5)
+    enter = QtGui.QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, modifiers)
+    QtWidgets.QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    event = QtGui.QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, modifiers)
+    QtWidgets.QApplication.sendEvent(target, event)
+
+
+def test_overlay_is_drawn_where_it_covers_the_base(qtbot, window, images):
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    (layer,) = window.state.overlays
+    assert window.layers.dock.isVisible()
+    window.state.set_cursor((3, 8, 6))
+    alpha = overlay_alpha(window, layer)
+    axial = window.ortho_view.views[Plane.AXIAL]
+    layout = axial.plane_layout
+    # the overlay spans world x 0..19 mm: base voxels i = 0..9 (2 mm); display is flipped
+    covered = {layout.display_to_voxel(c, 0)[0] for c in np.flatnonzero(alpha[0] > 0)}
+    assert covered == set(range(10))
+    assert "half.nii: 7" in window.layers.readout.text()  # base i=3 -> x 6 mm -> value 6 + 1
+    window.state.set_cursor((15, 8, 6))
+    assert "half.nii: outside" in window.layers.readout.text()
+
+
+def test_panel_controls_change_the_drawing(qtbot, window, images):
+    base, overlay, label_path = images
+    open_and_wait(qtbot, window, base, overlay, label_path)
+    half, labels = window.state.overlays
+    panel = window.layers.panel
+    assert [panel.layers.item(r).text() for r in range(3)] == [
+        "labels.nii",
+        "half.nii",
+        "base.nii (base image)",
+    ]
+    assert labels.style.labels and not half.style.labels
+    window.state.set_cursor((12, 4, 6))
+    assert "labels.nii: label 4" in window.layers.readout.text()
+    panel.layers.setCurrentRow(1)
+    assert panel.layer is half
+    panel.opacity.setValue(40)
+    assert set(np.unique(overlay_alpha(window, half))) == {0, round(0.4 * 255)}
+    panel.threshold_mode.setCurrentIndex(panel.threshold_mode.findData("above"))
+    panel.threshold.setValue(5.5)
+    alpha = overlay_alpha(window, half)
+    assert 0 < np.count_nonzero(alpha) < np.count_nonzero(overlay_alpha(window, labels) >= 0)
+    panel.layers.item(1).setCheckState(Qt.Unchecked)
+    assert not half.style.visible and overlay_alpha(window, half) is None
+    panel.layers.setCurrentRow(1)
+    panel.up_button.click()
+    assert window.state.overlays == [labels, half]
+    z = {
+        layer: window.ortho_view.views[Plane.AXIAL].image_overlays.items(layer)["overview"].zValue()
+        for layer in (half, labels)
+    }
+    assert z[half] > z[labels]
+    panel.layers.setCurrentRow(0)
+    assert panel.layer is half
+    panel.remove_button.click()
+    assert window.state.overlays == [labels]
+
+
+def test_base_row_edits_the_base_window_and_colormap(qtbot, window, images):
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    panel = window.layers.panel
+    panel.layers.setCurrentRow(1)
+    assert panel.layer is None and not panel.remove_button.isEnabled()
+    panel.colormap.setCurrentIndex(panel.colormap.findData("viridis"))
+    assert window.state.colormap == "viridis"
+    panel.high.setValue(50.0)
+    assert window.state.window[1] == 50.0
+    window.state.set_window(-1.0, 3.0)
+    assert (panel.low.value(), panel.high.value()) == (-1.0, 3.0)
+    assert panel.seen.text() == "0 \u2026 0"
+
+
+def test_drop_with_modifier_or_on_the_panel_adds_overlays(qtbot, window, images):
+    base, overlay, label_path = images
+    open_and_wait(qtbot, window, base)
+    drop(window, window, [overlay], Qt.ControlModifier)
+    assert window.state.volume.name == "base.nii"
+    assert [o.name for o in window.state.overlays] == ["half.nii"]
+    drop(window, window.layers.panel, [label_path])
+    assert [o.name for o in window.state.overlays] == ["half.nii", "labels.nii"]
+    drop(window, window, [overlay])  # a plain drop opens the image in place of the base
+    assert window.state.volume.name == "half.nii"
+
+
+def test_a_bad_overlay_shows_an_error_and_keeps_the_base(qtbot, window, images, tmp_path):
+    base, _, _ = images
+    open_and_wait(qtbot, window, base)
+    bad = tmp_path / "broken.nii"
+    bad.write_bytes(b"\0" * 100)
+    window.layers.add_overlays([bad])
+    assert window.error_dialog is not None and "broken.nii" in window.error_dialog.text()
+    assert window.state.overlays == [] and window.state.volume.name == "base.nii"
+
+
+def test_overlay_follows_zoom_into_the_detail_view(qtbot, window, tmp_path):
+    """A plane far larger than the view is read strided; zoomed in, the overlay is
+    drawn on the full-resolution detail instead (never both: one blend)."""
+    base = write_image(tmp_path / "big.nii", np.zeros((1500, 1500, 3), np.float32), np.eye(4))
+    overlay = write_image(tmp_path / "o.nii", np.ones((1500, 1500, 3), np.float32), np.eye(4))
+    open_and_wait(qtbot, window, base, overlay)
+    (layer,) = window.state.overlays
+    axial = window.ortho_view.views[Plane.AXIAL]
+    items = axial.image_overlays.items(layer)
+    assert items["overview"].isVisible() and not items["detail"].isVisible()
+    axial.viewbox.setRange(QtCore.QRectF(100, 100, 50, 50), padding=0)
+    qtbot.waitUntil(lambda: axial.detail_item.isVisible())
+    assert items["detail"].isVisible() and not items["overview"].isVisible()
+    assert items["detail"].image.shape[:2] == axial.detail_item.image.shape
+    axial.reset_view()
+    qtbot.waitUntil(lambda: not axial.detail_item.isVisible())
+    assert items["overview"].isVisible() and not items["detail"].isVisible()
