@@ -94,9 +94,18 @@ class Session:
         Reads a small sample for the initial window; on failure the image is closed
         and a ``VolviewError`` raised.
         """
+        volume, window = self._read_start(image, auto_window)
+        self.state.set_volume(volume, window)
+        self.opened.emit(volume)
+        return volume
+
+    def _read_start(self, image: ImageFile, first_read):
+        """``(volume, first_read(volume))`` for an opened image: the first read of its
+        voxels (a small sample). On failure the image is closed and a VolviewError
+        names the file."""
         try:
             volume = Volume.from_image(image, radiological=self.state.radiological)
-            window = auto_window(volume)
+            return volume, first_read(volume)
         except VolviewError:
             image.close()
             raise
@@ -104,9 +113,6 @@ class Session:
             image.close()
             problem = f"could not read the voxel data ({exc})"
             raise ImageReadError(describe(image.path, problem)) from exc
-        self.state.set_volume(volume, window)
-        self.opened.emit(volume)
-        return volume
 
     # -- tractograms ------------------------------------------------------------------
     def add_tractogram(self, tractogram: Tractogram) -> TractLayer:
@@ -170,15 +176,9 @@ class Session:
                 describe(path, f"not a supported image type; volview opens {SUPPORTED_WORDS}")
             )
         image = open_image(path)
-        try:
-            volume = Volume.from_image(image, radiological=self.state.radiological)
-            layer = ImageLayer.open(volume, intent_code(path))
-        except VolviewError:
-            image.close()
-            raise
-        except READ_ERRORS as exc:
-            image.close()
-            raise ImageReadError(describe(path, f"could not read the voxel data ({exc})")) from exc
+        _, layer = self._read_start(
+            image, lambda volume: ImageLayer.open(volume, intent_code(path))
+        )
         self.state.add_overlay(layer)
         return layer
 

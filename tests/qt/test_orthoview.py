@@ -231,3 +231,25 @@ def test_no_display_is_a_clear_error():
     result = run_python(code, DISPLAY=None, WAYLAND_DISPLAY=None, QT_QPA_PLATFORM=None)
     assert result.returncode != 0
     assert "RuntimeError: volview.orthoview needs a display (DISPLAY is not set)" in result.stderr
+
+
+def test_in_memory_data_never_reads_a_header_from_a_file_of_that_name(
+    qtbot, show, tmp_path, monkeypatch
+):
+    """A file called like the data's name in the working folder is not its header."""
+    monkeypatch.chdir(tmp_path)
+    write_nifti(tmp_path / "array", random_data(SHAPE, "int16"), AFFINE)
+    labels = np.zeros((12, 10, 8), np.int16)
+    labels[2:5] = 3
+    window = show(labels, AFFINE, block=False)
+    assert window.header.document is None
+    assert "given in memory" in window.header.panel.file_label.text()
+    assert window.state.volume.image.stored_kind == "i"
+
+
+def test_time_step_of_a_nibabel_image_in_memory(show):
+    img = nib.Nifti1Image(random_data((6, 5, 4, 3), "float32"), AFFINE)
+    img.header.set_xyzt_units("mm", "msec")
+    img.header["pixdim"][4] = 1500.0
+    window = show(img, block=False)
+    assert window.state.volume.image.time_step == (1.5, "msec")  # in seconds, from ms

@@ -81,6 +81,8 @@ class ImageFile:
     time_step: tuple[float, str] | None = None
     #: kind of the stored numbers (numpy dtype.kind: "i", "u", "f", "b")
     stored_kind: str = "f"
+    #: False for data given in memory (``path`` is then only a name, not a file)
+    on_disk: bool = True
 
     def close(self) -> None:
         self.proxy.close()

@@ -34,6 +34,7 @@ from volview.io.images import (
     ImageFile,
     is_image_path,
     open_image,
+    time_step,
     usable_geometry,
 )
 from volview.io.proxy import ArrayProxy, NibabelProxy, VolumeProxy
@@ -77,6 +78,9 @@ def image_from_nibabel(img: SpatialImage, name: str | None = None) -> ImageFile:
         cal_range=_cal_range(img.header),
         notes=notes,
         scaling=_scaling(dataobj),
+        time_step=time_step(img.header),
+        stored_kind=np.dtype(dataobj.dtype).kind,
+        on_disk=False,
     )
 
 
@@ -110,6 +114,8 @@ def image_from_array(array, affine=None, name: str | None = None) -> ImageFile:
         proxy=_proxy_for(name, array, shape4),
         notes=notes,
         scaling=_scaling(array),
+        stored_kind=np.dtype(array.dtype).kind,
+        on_disk=False,
     )
 
 

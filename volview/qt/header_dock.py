@@ -123,6 +123,9 @@ class HeaderController(QtCore.QObject):
     # -- opening ---------------------------------------------------------------------
     def _on_opened(self, volume) -> None:
         self.original = volume
+        if not volume.image.on_disk:
+            self._set_document(None, "No header editor: this image was given in memory")
+            return
         try:
             document = HeaderDocument(read_header(volume.image.path))
         except VolviewError as exc:
