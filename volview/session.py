@@ -65,11 +65,9 @@ class Session:
         for arg in paths:
             path = path_from_argument(arg)
             try:
-                if is_tractogram_path(path) or not (as_overlays or base_done):
-                    opened = self.open_path(path)
-                    base_done = base_done or isinstance(opened, Volume)
-                elif self.state.volume is None:
-                    base_done = isinstance(self.open_path(path), Volume)
+                overlay = (as_overlays or base_done) and self.state.volume is not None
+                if is_tractogram_path(path) or not overlay:
+                    base_done |= isinstance(self.open_path(path), Volume)
                 else:
                     self.add_overlay(path)
             except VolviewError as exc:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tests.benchmarks.data import write_header
-from tests.benchmarks.report import Report, Stats
+from tests.benchmarks.report import Report, Stats, run_alone
 
 BUDGET_S = 50e-3
 SHAPE = (2048, 2048, 2048)
@@ -85,14 +84,5 @@ def run(report: Report, folder: Path, quick: bool) -> None:
         path.unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
-    report = Report()
-    with tempfile.TemporaryDirectory(prefix="volview-bench-") as folder:
-        run(report, Path(folder), quick)
-    report.summary()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(run))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import nibabel as nib
 import numpy as np
 
 from tests.benchmarks.data import VOX_OFFSET, allocated_bytes, warm_page_cache
-from tests.benchmarks.report import Report, Stats, fmt, versus
+from tests.benchmarks.report import Report, Stats, fmt, run_alone, versus
 
 BUDGET_S = 20e-3
 SHAPE = (96, 96, 60, 300)
@@ -183,14 +182,5 @@ def measure(report: Report, path: Path, quick: bool) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
-    report = Report()
-    with tempfile.TemporaryDirectory(prefix="volview-bench-") as folder:
-        run(report, Path(folder), quick)
-    report.summary()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(run))

@@ -1,14 +1,18 @@
 """Statistics and the printed report: one line per figure, budgets marked OK or MISSED.
 
 Owns: ``Stats`` (median/p95 of a list of samples), ``Report`` (prints each line as it
-is measured and keeps the verdicts for the summary) and the unit formatting.
+is measured and keeps the verdicts for the summary), the unit formatting and
+``run_alone`` (the ``main`` of a benchmark module run by itself).
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -164,3 +168,13 @@ def versus(ours: float, theirs: float) -> str:
     if theirs <= 0:
         return ""
     return f"ours/peer = {ours / theirs:.2f}x"
+
+
+def run_alone(run: Callable[[Report, Path, bool], None], argv: list[str] | None = None) -> int:
+    """Run one benchmark group in a temporary folder (``--quick``: fewer repetitions)."""
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="volview-bench-") as folder:
+        run(report, Path(folder), quick)
+    report.summary()
+    return 0

@@ -151,3 +151,13 @@ def test_overlay_follows_zoom_into_the_detail_view(qtbot, window, tmp_path):
     axial.reset_view()
     qtbot.waitUntil(lambda: not axial.detail_item.isVisible())
     assert items["overview"].isVisible() and not items["detail"].isVisible()
+
+
+def test_seen_range_follows_the_planes_shown(qtbot, window, tmp_path):
+    i, j, k = np.meshgrid(np.arange(20), np.arange(16), np.arange(12), indexing="ij")
+    base = write_image(tmp_path / "prod.nii", (i * j * k).astype(np.float32), np.eye(4))
+    open_and_wait(qtbot, window, base)  # cursor (10, 8, 6): the largest shown is 19*15*6
+    panel = window.layers.panel
+    assert panel.seen.text() == "0 \u2026 1710"
+    window.state.set_cursor((19, 15, 11))
+    assert panel.seen.text() == "0 \u2026 3135"

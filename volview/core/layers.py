@@ -108,6 +108,12 @@ class ImageLayer:
             return None
         return self.volume.value(tuple(int(v) for v in ijk), min(t, self.volume.n_volumes - 1))
 
+    def value_text(self, value: float | None) -> str:
+        """A value of this layer for a readout: "outside", "label N" or the number."""
+        if value is None:
+            return "outside"
+        return f"label {value:.0f}" if self.style.labels else f"{value:.6g}"
+
     def close(self) -> None:
         self.volume.image.close()
 

@@ -20,6 +20,7 @@ from psygnal import Signal
 from volview.core.colormap_names import COLORMAPS
 from volview.core.geometry import Plane
 from volview.core.volume import Volume
+from volview.errors import VolviewError
 
 if TYPE_CHECKING:
     from volview.core.layers import ImageLayer
@@ -125,6 +126,13 @@ class ViewerState:
         if self.volume is None:
             return None
         return self.volume.value(self.cursor_ijk, self.t)
+
+    def cursor_value_text(self) -> str:
+        """The value under the cursor for a readout ("unreadable" if the read fails)."""
+        try:
+            return f"{self.cursor_value():.6g}"
+        except VolviewError:
+            return "unreadable"
 
     # -- tractograms ------------------------------------------------------------------
     def add_tracts(self, layer: TractLayer) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from psygnal import Signal
 
 from volview.core.geometry import Geometry
 from volview.io.images import ImageFile
@@ -27,19 +28,27 @@ PERCENTILES = (2.0, 98.0)
 
 
 class SeenRange:
-    """Running (min, max) of the finite values shown so far; None before any."""
+    """Running (min, max) of the finite values shown so far; None before any.
+    ``changed`` fires when the range widens."""
+
+    changed = Signal()
 
     def __init__(self) -> None:
         self.range: tuple[float, float] | None = None
 
     def note(self, values: np.ndarray) -> None:
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        """Widen the range by a plane's values (called on every plane shown: cheap)."""
+        finite = np.isfinite(values)
+        if not finite.all():  # copy only when there is something to leave out
+            values = values[finite]
+        if values.size == 0:
             return
-        lo, hi = float(finite.min()), float(finite.max())
+        lo, hi = float(values.min()), float(values.max())
         if self.range is not None:
             lo, hi = min(lo, self.range[0]), max(hi, self.range[1])
-        self.range = (lo, hi)
+        if (lo, hi) != self.range:
+            self.range = (lo, hi)
+            self.changed.emit()
 
 
 @dataclass(frozen=True, eq=False)

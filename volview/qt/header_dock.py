@@ -30,6 +30,7 @@ from volview.io.header_save import (
 )
 from volview.qt.affine_dialog import AffineDialog
 from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.docks import add_dock
 from volview.qt.header_panel import HeaderPanel
 from volview.qt.tasks import error_text, run_with_progress
 
@@ -57,20 +58,20 @@ class HeaderController(QtCore.QObject):
         self.original = None  # the Volume as opened from disk, the base of every preview
         self.task = None
         self.panel = HeaderPanel()
-        self.dock = QtWidgets.QDockWidget("Header", window)
-        self.dock.setObjectName("header_dock")
-        self.dock.setWidget(self.panel)
-        self.dock.hide()
-        window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock, self.toggle_action = add_dock(
+            window,
+            self.panel,
+            title="Header",
+            name="header_dock",
+            menu_text="&Header editor",
+            shortcut="Ctrl+Shift+I",
+            tip="Show or hide the header editor",
+        )
         self._build_actions()
         session.opened.connect(self._on_opened)
 
     # -- actions ---------------------------------------------------------------------
     def _build_actions(self) -> None:
-        self.toggle_action = self.dock.toggleViewAction()
-        self.toggle_action.setText("&Header editor")
-        self.toggle_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+I"))
-        self.toggle_action.setToolTip("Show or hide the header editor (Ctrl+Shift+I)")
         keys = QtGui.QKeySequence
         self.undo_action = self._action("&Undo", self.undo, keys.Undo, "Undo the last header edit")
         self.redo_action = self._action("&Redo", self.redo, "Ctrl+Shift+Z", "Redo a header edit")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from volview.io.images import IMAGE_FILTER
 from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.docks import add_dock
 from volview.qt.layer_panel import LayerPanel
 
 Qt = QtCore.Qt
@@ -25,15 +26,15 @@ class LayerController(QtCore.QObject):
         self.panel = LayerPanel(state)
         self.panel.add_requested.connect(self.add_dialog)
         self.panel.files_dropped.connect(self.add_overlays)
-        self.dock = QtWidgets.QDockWidget("Layers", window)
-        self.dock.setObjectName("layer_dock")
-        self.dock.setWidget(self.panel)
-        self.dock.hide()
-        window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
-        self.toggle_action = self.dock.toggleViewAction()
-        self.toggle_action.setText("&Layers")
-        self.toggle_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+L"))
-        self.toggle_action.setToolTip("Show or hide the image layer panel (Ctrl+Shift+L)")
+        self.dock, self.toggle_action = add_dock(
+            window,
+            self.panel,
+            title="Layers",
+            name="layer_dock",
+            menu_text="&Layers",
+            shortcut="Ctrl+Shift+L",
+            tip="Show or hide the image layer panel",
+        )
         self.add_action = QtWidgets.QAction("Add &overlay\u2026", window)
         self.add_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+O"))
         self.add_action.setToolTip("Open images over the current one (Ctrl+Shift+O)")
@@ -74,13 +75,7 @@ class LayerController(QtCore.QObject):
         return self.window.open_paths(paths, as_overlays=True)
 
     def update_readout(self, *_args) -> None:
-        parts = []
-        for layer, value in self.state.overlay_values():
-            if value is None:
-                text = "outside"
-            elif layer.style.labels:
-                text = f"label {value:.0f}"
-            else:
-                text = f"{value:.6g}"
-            parts.append(f"{layer.name}: {text}")
-        self.readout.setText("   ".join(parts))
+        values = self.state.overlay_values()
+        self.readout.setText(
+            "   ".join(f"{layer.name}: {layer.value_text(value)}" for layer, value in values)
+        )

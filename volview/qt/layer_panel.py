@@ -46,6 +46,7 @@ class LayerPanel(QtWidgets.QWidget):
         state.volume_changed.connect(lambda _v: self.refresh_layers())
         state.window_changed.connect(lambda *_a: self.show_layer())
         state.colormap_changed.connect(lambda _n: self.show_layer())
+        self._seen_source = None  # the SeenRange the "Seen" label follows
         self.refresh_layers()
 
     def _build_controls(self) -> None:
@@ -178,7 +179,7 @@ class LayerPanel(QtWidgets.QWidget):
         if layer is None:
             self.colormap.setCurrentIndex(COLORMAPS.index(self.state.colormap))
             self._show_window(self.state.window)
-            self.seen.setText(_range_text(self.state.volume.seen_range if has_base else None))
+            self._follow_seen()
             return
         style = layer.style
         self.opacity.setValue(round(style.opacity * 100))
@@ -188,7 +189,23 @@ class LayerPanel(QtWidgets.QWidget):
         self.threshold.setValue(style.threshold)
         self.threshold.setEnabled(style.threshold_mode != "none")
         self.labels.setChecked(style.labels)
-        self.seen.setText(_range_text(layer.seen_range))
+        self._follow_seen()
+
+    def _follow_seen(self) -> None:
+        """Keep the "Seen" label on the selected layer's range as planes are shown."""
+        volume = self.layer.volume if self.layer is not None else self.state.volume
+        source = volume.seen if volume is not None else None
+        if source is not self._seen_source:
+            if self._seen_source is not None:
+                self._seen_source.changed.disconnect(self._show_seen)
+            if source is not None:
+                source.changed.connect(self._show_seen)
+            self._seen_source = source
+        self._show_seen()
+
+    def _show_seen(self) -> None:
+        source = self._seen_source
+        self.seen.setText(_range_text(source.range if source is not None else None))
 
     def _show_window(self, window: tuple[float, float]) -> None:
         self.low.setValue(window[0])

@@ -252,10 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         i, j, k = self.state.cursor_ijk
         x, y, z = self.state.cursor_xyz_mm
-        try:
-            value = f"{self.state.cursor_value():.6g}"
-        except VolviewError:
-            value = "unreadable"
+        value = self.state.cursor_value_text()
         t = f"  vol {self.state.t + 1}/{volume.n_volumes}" if volume.n_volumes > 1 else ""
         self.readout.setText(
             f"voxel [{i}, {j}, {k}]   {x:.2f}, {y:.2f}, {z:.2f} mm   value {value}{t}"

@@ -184,18 +184,20 @@ class InfoPane(QtWidgets.QLabel):
         state.volume_changed.connect(lambda _v: self.refresh())
         self.refresh()
 
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        self.refresh()
+
     def refresh(self, *_args) -> None:
+        """Describe the image and the cursor (only while shown: it reads overlay values)."""
         volume = self.state.volume
-        if volume is None:
+        if volume is None or not self.isVisible():
             self.setText("")
             return
         image = volume.image
         i, j, k = self.state.cursor_ijk
         x, y, z = self.state.cursor_xyz_mm
-        try:
-            value = f"{self.state.cursor_value():.6g}"
-        except VolviewError:
-            value = "unreadable"
+        value = self.state.cursor_value_text()
         times = " \u00d7 "
         shape = image.shape if image.shape[3] > 1 else image.shape[:3]
         lines = [
@@ -210,6 +212,5 @@ class InfoPane(QtWidgets.QLabel):
         if volume.n_volumes > 1:
             lines.append(f"volume {self.state.t + 1} of {volume.n_volumes}")
         for layer, overlay_value in self.state.overlay_values():
-            shown = "outside" if overlay_value is None else f"{overlay_value:.6g}"
-            lines.append(f"{html.escape(layer.name)}: {shown}")
+            lines.append(f"{html.escape(layer.name)}: {layer.value_text(overlay_value)}")
         self.setText("<br>".join(lines))

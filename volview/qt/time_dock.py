@@ -21,6 +21,7 @@ import numpy as np
 from volview.core.timecourse import describe_volume, nearest_volume, time_axis
 from volview.errors import VolviewError
 from volview.qt.compat import QtCore, QtGui, QtWidgets, pg
+from volview.qt.docks import add_dock
 
 Qt = QtCore.Qt
 CURVE_COLOR = (120, 190, 255)
@@ -206,19 +207,18 @@ class TimeController(QtCore.QObject):
     def _build_dock(self) -> None:
         self.plot = TimeCoursePlot()
         self.plot.volume_clicked.connect(self.state.set_time)
-        self.dock = QtWidgets.QDockWidget(DOCK_TITLE, self.window)
-        self.dock.setObjectName("time_course_dock")
-        self.dock.setWidget(self.plot)
-        self.dock.hide()
-        self.window.addDockWidget(Qt.BottomDockWidgetArea, self.dock)
+        self.dock, self.toggle_action = add_dock(
+            self.window,
+            self.plot,
+            title=DOCK_TITLE,
+            name="time_course_dock",
+            menu_text="T&ime course",
+            shortcut="Ctrl+Shift+V",
+            tip="Show or hide the plot of the cursor voxel through all volumes",
+            area=Qt.BottomDockWidgetArea,
+        )
         self.dock.visibilityChanged.connect(self._on_dock_visibility)
         self.dock.installEventFilter(self)  # its close button says "not wanted"
-        self.toggle_action = self.dock.toggleViewAction()
-        self.toggle_action.setText("T&ime course")
-        self.toggle_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+V"))
-        self.toggle_action.setToolTip(
-            "Show or hide the plot of the cursor voxel through all volumes (Ctrl+Shift+V)"
-        )
         self.toggle_action.triggered.connect(self._on_toggle_triggered)
 
     @property

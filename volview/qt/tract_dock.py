@@ -16,7 +16,8 @@ from volview.core.streamline_index import BuildCancelled
 from volview.core.tracts import TractLayer
 from volview.errors import OpenCancelled
 from volview.io.tractogram import open_tractogram
-from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.compat import QtCore, QtWidgets
+from volview.qt.docks import add_dock
 from volview.qt.tasks import STEPS, BackgroundTask, error_text, run_with_progress
 from volview.qt.tract_panel import TractPanel
 
@@ -32,15 +33,15 @@ class TractController(QtCore.QObject):
         session.index_in_foreground = False  # indexes are built here, in the background
         self.panel = TractPanel(state)
         self.panel.remove_requested.connect(self.remove)
-        self.dock = QtWidgets.QDockWidget("Tractograms", window)
-        self.dock.setObjectName("tract_dock")
-        self.dock.setWidget(self.panel)
-        self.dock.hide()
-        window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
-        self.toggle_action = self.dock.toggleViewAction()
-        self.toggle_action.setText("&Tractograms")
-        self.toggle_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+T"))
-        self.toggle_action.setToolTip("Show or hide the tractogram panel (Ctrl+Shift+T)")
+        self.dock, self.toggle_action = add_dock(
+            window,
+            self.panel,
+            title="Tractograms",
+            name="tract_dock",
+            menu_text="&Tractograms",
+            shortcut="Ctrl+Shift+T",
+            tip="Show or hide the tractogram panel",
+        )
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, STEPS)
         self.progress.setMaximumWidth(160)

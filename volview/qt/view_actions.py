@@ -33,7 +33,6 @@ class ViewActions(QtCore.QObject):
         self.ortho = window.ortho_view
         self.settings = settings
         self.crosshair_colour = QtGui.QColor(*CROSSHAIR_COLOR)
-        self.actions: list[QtWidgets.QAction] = []
         self.row_action = self._add("1\u00d73 &row", lambda: self.set_arrangement("row"))
         self.grid_action = self._add("2\u00d72 &grid", lambda: self.set_arrangement("grid"))
         group = QtWidgets.QActionGroup(self)
@@ -79,7 +78,6 @@ class ViewActions(QtCore.QObject):
         tip = text.replace("&", "").rstrip("\u2026")
         action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
         bind_shortcut(action, self.window, self.ortho)
-        self.actions.append(action)
         return action
 
     def fill_menu(self, menu: QtWidgets.QMenu) -> None:
