@@ -9,6 +9,7 @@ import pytest
 
 from tests.factories import oriented_affine, random_data, write_nifti
 from volview.core.geometry import Plane
+from volview.core.layers import ImageLayer, LayerStyle
 from volview.core.state import COLORMAPS, ViewerState
 from volview.core.volume import Volume
 from volview.io.images import open_image
@@ -226,3 +227,24 @@ def test_replacing_the_volume_closes_the_old_image(make_volume, monkeypatch):
     assert len(closed) == 1
     assert state.volume is second
     assert state.t == 0
+
+
+def test_active_overlay_owns_the_window_unless_it_shows_labels(state, make_volume):
+    layer = ImageLayer(make_volume(name="overlay.nii"), LayerStyle(window=(1.0, 2.0)))
+    with pytest.raises(ValueError, match="overlay.nii is not an overlay"):
+        state.set_active_overlay(layer)
+    state.add_overlay(layer)
+    seen = []
+    state.active_layer_changed.connect(seen.append)
+    state.set_active_overlay(layer)
+    state.set_active_overlay(layer)  # no change, no signal
+    assert seen == [layer]
+    assert state.window_layer() is layer and state.active_window() == (1.0, 2.0)
+    state.set_active_window(5.0, 3.0)
+    assert layer.style.window == (3.0, 5.0) and state.window == (0.0, 10.0)
+    layer.set_style(labels=True)
+    assert state.window_layer() is None and state.active_window() == (0.0, 10.0)
+    state.set_active_window(2.0, 4.0)
+    assert state.window == (2.0, 4.0) and layer.style.window == (3.0, 5.0)
+    state.remove_overlay(layer)
+    assert state.active_overlay is None and seen == [layer, None]

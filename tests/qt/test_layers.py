@@ -161,3 +161,75 @@ def test_seen_range_follows_the_planes_shown(qtbot, window, tmp_path):
     assert panel.seen.text() == "0 \u2026 1710"
     window.state.set_cursor((19, 15, 11))
     assert panel.seen.text() == "0 \u2026 3135"
+
+
+# -- the selected layer: colour bar and right-drag ---------------------------------------
+def test_colour_bar_follows_the_selected_layer(qtbot, window, images):
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    (half,) = window.state.overlays
+    bar, panel = window.ortho_view.colour_bar, window.layers.panel
+    assert window.state.active_overlay is half  # a new overlay is selected
+    assert bar.title.text() == "half.nii"
+    assert bar.histogram.item.getLevels() == pytest.approx(half.style.window)
+    base_window = window.state.window
+    bar.histogram.item.setLevels(3.0, 9.0)  # as a drag of the region does
+    assert half.style.window == pytest.approx((3.0, 9.0))
+    assert window.state.window == base_window
+    assert (panel.low.value(), panel.high.value()) == pytest.approx((3.0, 9.0))
+    panel.layers.setCurrentRow(1)  # the base image
+    assert window.state.active_overlay is None
+    assert bar.title.text() == "base.nii"
+    assert bar.histogram.item.getLevels() == pytest.approx(base_window)
+
+
+def test_colour_bar_menu_sets_the_selected_layers_colormap(qtbot, window, images):
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    (half,) = window.state.overlays
+    bar = window.ortho_view.colour_bar
+    menu = bar.histogram.item.gradient.menu
+    viridis = next(a for a in menu.actions() if a.text() == "Viridis")
+    viridis.trigger()
+    assert half.style.colormap == "viridis"
+    assert window.state.colormap == "gray"
+    window.state.set_active_overlay(None)
+    assert window.layers.panel.layer is None  # the panel follows the state
+    viridis.trigger()
+    assert window.state.colormap == "viridis"
+
+
+def test_right_drag_sets_the_window_of_the_selected_overlay(qtbot, window, images):
+    from tests.qt.test_slice_view import drag, viewport_point
+
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    (half,) = window.state.overlays
+    axial = window.ortho_view.views[Plane.AXIAL]
+    base_window, (lo, hi) = window.state.window, half.style.window
+    item = axial.image_overlays.items(half)["overview"]
+    rgba_before = item.image.copy()
+    drag(axial, viewport_point(axial, 4.0, 8.0), viewport_point(axial, 4.0, 30.0), Qt.RightButton)
+    new_lo, new_hi = half.style.window
+    assert new_hi - new_lo == pytest.approx(hi - lo)  # a vertical drag moves the level
+    assert new_lo > lo  # dragging up raises the level
+    assert window.state.window == base_window
+    assert not np.array_equal(item.image, rgba_before)  # redrawn with the new window
+    assert window.ortho_view.colour_bar.histogram.item.getLevels() == pytest.approx(
+        half.style.window
+    )
+
+
+def test_a_label_overlay_leaves_the_window_to_the_base(qtbot, window, images):
+    base, _, label_path = images
+    open_and_wait(qtbot, window, base, label_path)
+    (labels,) = window.state.overlays
+    assert window.state.active_overlay is labels and labels.style.labels
+    assert window.state.window_layer() is None
+    bar = window.ortho_view.colour_bar
+    assert bar.title.text() == "base.nii"
+    bar.histogram.item.setLevels(0.25, 0.5)
+    assert window.state.window == pytest.approx((0.25, 0.5))
+    window.layers.panel.labels.setChecked(False)  # now it has a window of its own
+    assert window.state.window_layer() is labels
+    assert bar.title.text() == "labels.nii"

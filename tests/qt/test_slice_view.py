@@ -157,7 +157,9 @@ def test_right_drag_changes_window(qtbot, loaded):
     drag(axial, viewport_point(axial, 4.0, 8.0), viewport_point(axial, 16.0, 8.0), Qt.RightButton)
     new_lo, new_hi = loaded.state.window
     assert new_hi - new_lo > hi - lo  # dragging right widens the window
-    assert loaded.ortho_view.histogram.item.getLevels() == pytest.approx((new_lo, new_hi))
+    assert loaded.ortho_view.colour_bar.histogram.item.getLevels() == pytest.approx(
+        (new_lo, new_hi)
+    )
 
 
 def test_pixels_have_the_voxel_aspect_ratio(qtbot, loaded):

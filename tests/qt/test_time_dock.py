@@ -290,3 +290,29 @@ def test_compressed_time_course_is_read_once_the_cursor_rests(qtbot, window, tmp
     qtbot.waitUntil(lambda: calls == [(3, 3, 3)])
     np.testing.assert_array_equal(plotted(window)[1], oracle(path, (3, 3, 3)))
     assert dock.windowTitle() == "Time course \u2014 voxel [3, 3, 3]"
+
+
+def test_grid_shows_the_time_course_in_its_fourth_cell(qtbot, loaded, series_path):
+    time, ortho = controller(loaded), loaded.ortho_view
+    assert ortho.fourth_cell() is None  # the 1x3 row has no fourth cell
+    loaded.view_actions.set_arrangement("grid")
+    assert ortho.fourth_cell() is time.cell_plot
+    qtbot.waitUntil(time.cell_plot.isVisible)
+    assert not ortho.info_pane.isVisible()
+    loaded.state.set_cursor((1, 3, 2))
+    x, y = time.cell_plot.curve.getData()
+    np.testing.assert_array_equal(y, oracle(series_path, (1, 3, 2)))
+    loaded.state.set_time(4)
+    assert time.cell_plot.marker.value() == pytest.approx(x[4])
+    time.cell_action.trigger()  # the info pane instead
+    assert ortho.fourth_cell() is ortho.info_pane
+    qtbot.waitUntil(ortho.info_pane.isVisible)
+    assert not time.cell_plot.isVisible()
+    assert "volume 5 of" in ortho.info_pane.text()
+
+
+def test_a_3d_image_keeps_the_info_pane_in_the_grid(qtbot, loaded, ramp_image):
+    loaded.view_actions.set_arrangement("grid")
+    open_and_wait(qtbot, loaded, ramp_image)
+    assert loaded.ortho_view.fourth_cell() is loaded.ortho_view.info_pane
+    assert not controller(loaded).cell_action.isEnabled()

@@ -2,8 +2,9 @@
 
 Owns: the current volume, the cursor (voxel indices ``ijk``), the volume index
 ``t``, the display window (lo, hi in scaled data units), the colormap name, the
-image layers drawn over the base image (``overlays``, bottom to top) and the
-tractogram layers drawn over them (``tracts``, bottom to top).
+image layers drawn over the base image (``overlays``, bottom to top), the layer
+whose window the colour bar and right-drag act on (``active_overlay``; None: the
+base image) and the tractogram layers drawn over them (``tracts``, bottom to top).
 Setters validate and clamp, and emit their signal once, only when the value
 changed. Views never call each other; they call these setters and listen.
 ``set_volume`` resets the cursor (to the centre), ``t`` and the window together and
@@ -35,6 +36,7 @@ class ViewerState:
     colormap_changed = Signal(str)
     tracts_changed = Signal()  # a tractogram layer was added or removed
     overlays_changed = Signal()  # an image layer was added, removed or moved
+    active_layer_changed = Signal(object)  # ImageLayer | None (the base image)
 
     def __init__(self) -> None:
         self.volume: Volume | None = None
@@ -45,6 +47,7 @@ class ViewerState:
         self.radiological = True
         self.tracts: list[TractLayer] = []
         self.overlays: list[ImageLayer] = []
+        self.active_overlay: ImageLayer | None = None
 
     # -- volume --------------------------------------------------------------------
     def set_volume(self, volume: Volume | None, window: tuple[float, float] | None = None) -> None:
@@ -155,6 +158,8 @@ class ViewerState:
     def remove_overlay(self, layer: ImageLayer) -> None:
         """Stop drawing ``layer`` and release its file."""
         self.overlays.remove(layer)
+        if layer is self.active_overlay:
+            self.set_active_overlay(None)
         self.overlays_changed.emit()
         layer.close()
 
@@ -165,6 +170,37 @@ class ViewerState:
         if new != old:
             self.overlays.insert(new, self.overlays.pop(old))
             self.overlays_changed.emit()
+
+    def set_active_overlay(self, layer: ImageLayer | None) -> None:
+        """Make ``layer`` (an overlay shown, or None for the base image) the one whose
+        window the colour bar and right-drag change."""
+        if layer is not None and layer not in self.overlays:
+            raise ValueError(f"{layer.name} is not an overlay of this view")
+        if layer is not self.active_overlay:
+            self.active_overlay = layer
+            self.active_layer_changed.emit(layer)
+
+    def window_layer(self) -> ImageLayer | None:
+        """The overlay whose window is being set, or None for the base image's.
+
+        An overlay drawn in label colours has no window: the base image's is set."""
+        layer = self.active_overlay
+        return None if layer is None or layer.style.labels else layer
+
+    def active_window(self) -> tuple[float, float]:
+        layer = self.window_layer()
+        return self.window if layer is None else layer.style.window
+
+    def set_active_window(self, lo: float, hi: float) -> None:
+        """Set the window of ``window_layer()`` (validated and ordered as ``set_window``)."""
+        layer = self.window_layer()
+        if layer is None:
+            self.set_window(lo, hi)
+            return
+        lo, hi = sorted((float(lo), float(hi)))
+        if hi == lo:
+            hi = lo + max(abs(lo) * 1e-6, 1e-6)
+        layer.set_style(window=(lo, hi))
 
     def overlay_values(self) -> list[tuple[ImageLayer, float | None]]:
         """Each visible overlay with its value under the cursor (None outside it)."""

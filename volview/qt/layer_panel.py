@@ -4,7 +4,8 @@ Owns: the list of image layers, top of the stack first and the base image last
 (check box = visible), and for the selected one: opacity, colormap, window (low,
 high, "Auto"), threshold (show values above / below / outside +-value, the rest
 transparent), label colouring, the range of the values shown so far, and the
-buttons Add overlay, Up, Down and Remove. Overlay controls write to the ImageLayer;
+buttons Add overlay, Up, Down and Remove. The selected row is the state's active
+layer (the colour bar and right-drag set its window). Overlay controls write to the ImageLayer;
 the base image's colormap and window are the ViewerState's. Image files dropped
 on the panel open as overlays.
 """
@@ -46,6 +47,7 @@ class LayerPanel(QtWidgets.QWidget):
         state.volume_changed.connect(lambda _v: self.refresh_layers())
         state.window_changed.connect(lambda *_a: self.show_layer())
         state.colormap_changed.connect(lambda _n: self.show_layer())
+        state.active_layer_changed.connect(self._on_active_layer)
         self._seen_source = None  # the SeenRange the "Seen" label follows
         self.refresh_layers()
 
@@ -147,8 +149,19 @@ class LayerPanel(QtWidgets.QWidget):
     def _on_row(self, row: int) -> None:
         rows = self.rows()
         chosen = rows[row] if 0 <= row < len(rows) else None
-        self.layer = chosen if isinstance(chosen, ImageLayer) else None
+        layer = chosen if isinstance(chosen, ImageLayer) else None
+        if layer is not self.layer and self.layer is not None:
+            self.layer.changed.disconnect(self.show_layer)
+        if layer is not self.layer and layer is not None:
+            layer.changed.connect(self.show_layer)  # right-drag and the colour bar
+        self.layer = layer
+        self.state.set_active_overlay(layer)
         self.show_layer()
+
+    def _on_active_layer(self, layer: ImageLayer | None) -> None:
+        row = layer if layer is not None else BASE
+        if layer is not self.layer and row in self.rows():
+            self.layers.setCurrentRow(self.rows().index(row))
 
     def show_layer(self) -> None:
         """Put the selected layer's settings into the controls (without echoing back)."""

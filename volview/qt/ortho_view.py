@@ -1,22 +1,19 @@
-"""OrthoView: the linked slice views plus the histogram / window-level widget.
+"""OrthoView: the linked slice views, their arrangement and the colour bar.
 
 Owns: which planes are shown (``ortho`` = axial | coronal | sagittal, or one plane),
-the pyqtgraph HistogramLUTWidget and its two-way binding to ``ViewerState.window``
-and ``ViewerState.colormap``. The histogram shows the strided sample the automatic
-window was computed from, never the whole volume.
+how they are arranged (a 1x3 row, or a 2x2 grid whose fourth cell holds the info
+pane or another widget such as the time course; one view alone), linked zoom, the
+crosshair's look, and the colour bar of the selected layer (``ColourBar``).
 """
 
 from __future__ import annotations
 
 import html
 
-import numpy as np
-
 from volview.core.geometry import Plane
 from volview.core.state import ViewerState
-from volview.errors import VolviewError
-from volview.qt.colormaps import colormap
-from volview.qt.compat import QtCore, QtWidgets, pg
+from volview.qt.colour_bar import ColourBar
+from volview.qt.compat import QtCore, QtWidgets
 from volview.qt.slice_view import SliceView
 
 LAYOUTS = {
@@ -31,7 +28,6 @@ ARRANGEMENTS = {
     "row": {Plane.AXIAL: (0, 0), Plane.CORONAL: (0, 1), Plane.SAGITTAL: (0, 2)},
     "grid": {Plane.CORONAL: (0, 0), Plane.SAGITTAL: (0, 1), Plane.AXIAL: (1, 0)},
 }
-HISTOGRAM_BINS = 200
 Qt = QtCore.Qt
 
 
@@ -48,6 +44,7 @@ class OrthoView(QtWidgets.QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(2)
         self.info_pane = InfoPane(state)
+        self.cell_widget: QtWidgets.QWidget | None = None  # shown instead of the info pane
         self.arrangement = "grid" if layout == "grid" else "row"
         self.maximised: Plane | None = None
         self.link_zoom = True
@@ -58,22 +55,9 @@ class OrthoView(QtWidgets.QWidget):
         outer = QtWidgets.QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.views_panel, stretch=1)
-        self.histogram = pg.HistogramLUTWidget(gradientPosition="left")
-        self.histogram.setToolTip(
-            "Histogram (log counts) of a strided sample of the image. Drag the region or its edges "
-            "to set the window; right-click the gradient for colormaps."
-        )
-        self.histogram.setVisible(show_histogram)
-        outer.addWidget(self.histogram)
-        hist = self.histogram.item
-        hist.sigLevelsChanged.connect(self._on_histogram_levels)
-        hist.sigLookupTableChanged.connect(self._on_histogram_lut)
-        state.volume_changed.connect(self._on_volume_changed)
-        state.window_changed.connect(self._on_window_changed)
-        state.colormap_changed.connect(self._on_colormap_changed)
-        self._on_colormap_changed(state.colormap)
-        if state.volume is not None:
-            self._on_volume_changed(state.volume)
+        self.colour_bar = ColourBar(state)
+        self.colour_bar.setVisible(show_histogram)
+        outer.addWidget(self.colour_bar)
 
     def reset_views(self) -> None:
         for view in self.views.values():
@@ -87,15 +71,33 @@ class OrthoView(QtWidgets.QWidget):
         self.arrangement, self.maximised = name, None
         self._arrange()
 
+    def set_cell_widget(self, widget: QtWidgets.QWidget | None) -> None:
+        """Show ``widget`` in the grid's fourth cell instead of the info pane (None:
+        the info pane again). The widget stays owned by whoever made it."""
+        if widget is not self.cell_widget:
+            if self.cell_widget is not None:
+                self.grid.removeWidget(self.cell_widget)
+                self.cell_widget.hide()
+            self.cell_widget = widget
+            self._arrange()
+
+    def fourth_cell(self) -> QtWidgets.QWidget | None:
+        """The widget in the grid's fourth cell (None unless the grid is shown)."""
+        if self.maximised is not None or self.arrangement != "grid" or len(self.views) < 3:
+            return None
+        return self.cell_widget or self.info_pane
+
     def toggle_maximised(self, plane: Plane) -> None:
         """Show ``plane`` alone, or, if it is shown alone, the whole arrangement again."""
         self.maximised = None if self.maximised == plane else plane
         self._arrange()
 
     def _arrange(self) -> None:
-        for widget in (*self.views.values(), self.info_pane):
-            self.grid.removeWidget(widget)
-            widget.hide()
+        cell = self.fourth_cell()
+        for widget in (*self.views.values(), self.info_pane, self.cell_widget):
+            if widget is not None:
+                self.grid.removeWidget(widget)
+                widget.hide()
         if self.maximised is not None or len(self.views) == 1:
             plane = self.maximised or next(iter(self.views))
             self.grid.addWidget(self.views[plane], 0, 0)
@@ -104,9 +106,9 @@ class OrthoView(QtWidgets.QWidget):
         for plane, (row, column) in ARRANGEMENTS[self.arrangement].items():
             self.grid.addWidget(self.views[plane], row, column)
             self.views[plane].show()
-        if self.arrangement == "grid":
-            self.grid.addWidget(self.info_pane, 1, 1)
-            self.info_pane.show()
+        if cell is not None:
+            self.grid.addWidget(cell, 1, 1)
+            cell.show()
 
     def _on_zoomed(self, source: SliceView, factor: float) -> None:
         if self.link_zoom:
@@ -130,43 +132,6 @@ class OrthoView(QtWidgets.QWidget):
     def set_crosshair(self, visible: bool, colour=None) -> None:
         for view in self.views.values():
             view.set_crosshair(visible, colour)
-
-    # -- state -> histogram ----------------------------------------------------------
-    def _on_volume_changed(self, volume) -> None:
-        hist = self.histogram.item
-        if volume is None:
-            hist.plot.setData([], [])
-            return
-        try:
-            values = volume.intensity_sample
-        except VolviewError:
-            values = np.array([], dtype=np.float32)
-        values = values[np.isfinite(values)]
-        lo, hi = self.state.window
-        if values.size:
-            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-            centres = (edges[:-1] + edges[1:]) / 2
-            hist.plot.setData(centres, np.log1p(counts))  # log: background spikes dominate
-            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
-        hist.setHistogramRange(lo, hi)
-        self._on_window_changed(*self.state.window)
-
-    def _on_window_changed(self, lo: float, hi: float) -> None:
-        if tuple(self.histogram.item.getLevels()) != (lo, hi):
-            self.histogram.item.setLevels(lo, hi)
-
-    def _on_colormap_changed(self, name: str) -> None:
-        self.histogram.item.gradient.setColorMap(colormap(name))
-
-    # -- histogram -> state ----------------------------------------------------------
-    def _on_histogram_levels(self) -> None:
-        lo, hi = self.histogram.item.getLevels()
-        self.state.set_window(lo, hi)
-
-    def _on_histogram_lut(self) -> None:
-        lut = self.histogram.item.gradient.getLookupTable(256, alpha=False)
-        for view in self.views.values():
-            view.set_lookup_table(lut)
 
 
 class InfoPane(QtWidgets.QLabel):

@@ -6,7 +6,8 @@ the crosshair and the four orientation labels) and the mouse/keyboard gestures o
 slice view (interaction-conventions.md §3):
 
 - left click/drag: move the cursor; middle drag or Shift+left drag: pan;
-- right drag: window/level (right/left widens/narrows, up/down raises/lowers);
+- right drag: window/level of the selected layer (right/left widens/narrows,
+  up/down raises/lowers);
 - wheel, Up/Down, PageUp/PageDown: step the slice (Shift: x10); Ctrl+wheel: zoom.
 
 Coordinate space: the ViewBox shows display millimetres (see core.geometry): x grows
@@ -75,12 +76,12 @@ class SliceViewBox(pg.ViewBox):
     def _window_level_drag(self, ev) -> None:
         state = self._view.state
         if ev.isStart() or self._drag_window is None:
-            self._drag_window = state.window
+            self._drag_window = state.active_window()  # the selected layer's
         lo, hi = self._drag_window
         moved = ev.pos() - ev.buttonDownPos()  # ViewBox pixels
         width = max(hi - lo, 1e-12) * 1.01 ** moved.x()
         level = (lo + hi) / 2 - moved.y() * (hi - lo) / 256
-        state.set_window(level - width / 2, level + width / 2)
+        state.set_active_window(level - width / 2, level + width / 2)
         if ev.isFinish():
             self._drag_window = None
 

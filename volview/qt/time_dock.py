@@ -6,7 +6,8 @@ wraps around to the first volume; the previous/next volume actions (``-`` and
 ``+``/``=``, active while the focus is in the views, the toolbar or the dock, so that
 the header table still takes those keys as values); and the "Time course" dock
 (View > Time course, Ctrl+Shift+V): the voxel under the cursor through all volumes,
-a marker at the current volume, a click on the plot shows the nearest volume.
+a marker at the current volume, a click on the plot shows the nearest volume. The
+same plot fills the fourth cell of the 2x2 grid (View > Time course in the grid).
 For a 3-D image all of it is hidden and disabled.
 Coordinate spaces: ``state.t`` is 0-based; the spin box shows ``t + 1``; the plot's
 x axis is seconds when the header gives the time between volumes, else the 1-based
@@ -45,6 +46,7 @@ class TimeCoursePlot(pg.PlotWidget):
     """
 
     volume_clicked = QtCore.Signal(int)
+    shown = QtCore.Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -64,6 +66,10 @@ class TimeCoursePlot(pg.PlotWidget):
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(400, PLOT_HEIGHT)
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        self.shown.emit()
 
     def set_axis(self, x_values: np.ndarray, label: str) -> None:
         """The x value of each volume (see ``core.timecourse.time_axis``) and its label."""
@@ -205,8 +211,18 @@ class TimeController(QtCore.QObject):
         self.window.addToolBar(Qt.TopToolBarArea, self.toolbar)
 
     def _build_dock(self) -> None:
-        self.plot = TimeCoursePlot()
-        self.plot.volume_clicked.connect(self.state.set_time)
+        self.plot = TimeCoursePlot()  # in the dock
+        self.cell_plot = TimeCoursePlot()  # in the 2x2 grid's fourth cell
+        for plot in (self.plot, self.cell_plot):
+            plot.volume_clicked.connect(self.state.set_time)
+        self.cell_plot.shown.connect(self.refresh_plot)
+        self.cell_action = QtWidgets.QAction("Time course in the 2\u00d72 &grid", self.window)
+        self.cell_action.setToolTip(
+            "Show the time course of a 4-D image in the grid's fourth cell (else the info pane)"
+        )
+        self.cell_action.setCheckable(True)
+        self.cell_action.setChecked(True)
+        self.cell_action.toggled.connect(lambda _on: self._place_cell_plot())
         self.dock, self.toggle_action = add_dock(
             self.window,
             self.plot,
@@ -224,7 +240,10 @@ class TimeController(QtCore.QObject):
     @property
     def view_actions(self) -> list[QtWidgets.QAction]:
         """The actions of the View menu, in menu order."""
-        return [self.toggle_action, self.play_action, self.prev_action, self.next_action]
+        return [
+            self.toggle_action, self.cell_action, self.play_action, self.prev_action,
+            self.next_action,
+        ]  # fmt: skip
 
     # -- volume index ----------------------------------------------------------------
     def is_time_series(self) -> bool:
@@ -270,20 +289,24 @@ class TimeController(QtCore.QObject):
         for action in (self.play_action, self.prev_action, self.next_action):
             action.setEnabled(is_4d)
         self.toggle_action.setEnabled(is_4d)
+        self.cell_action.setEnabled(is_4d)
+        self._place_cell_plot()
         self.toolbar.setVisible(is_4d)
         self.toolbar.toggleViewAction().setEnabled(is_4d)
         if not is_4d:
             self.dock.hide()
             self.dock.setWindowTitle(DOCK_TITLE)
-            self.plot.set_axis(np.zeros(0), "")
-            self.plot.clear_series()
+            for plot in (self.plot, self.cell_plot):
+                plot.set_axis(np.zeros(0), "")
+                plot.clear_series()
             return
         n = volume.n_volumes
         with QtCore.QSignalBlocker(self.slider), QtCore.QSignalBlocker(self.spin):
             self.slider.setRange(0, n - 1)
             self.spin.setRange(1, n)
             self.spin.setSuffix(f" / {n}")
-        self.plot.set_axis(*time_axis(n, volume.image.time_step))
+        for plot in (self.plot, self.cell_plot):
+            plot.set_axis(*time_axis(n, volume.image.time_step))
         self.dock.setVisible(self._dock_wanted)
         self._on_time_changed(self.state.t)
         self.refresh_plot()
@@ -292,7 +315,8 @@ class TimeController(QtCore.QObject):
         with QtCore.QSignalBlocker(self.slider), QtCore.QSignalBlocker(self.spin):
             self.slider.setValue(t)
             self.spin.setValue(t + 1)
-        self.plot.set_current(t)
+        for plot in (self.plot, self.cell_plot):
+            plot.set_current(t)
         volume = self.state.volume
         if volume is not None:
             self.slider.setToolTip(
@@ -300,42 +324,57 @@ class TimeController(QtCore.QObject):
                 "(drag to move through the volumes; Shift+wheel over a view)"
             )
 
+    def _place_cell_plot(self) -> None:
+        wanted = self.is_time_series() and self.cell_action.isChecked()
+        self.window.ortho_view.set_cell_widget(self.cell_plot if wanted else None)
+
+    def shown_plots(self) -> list[TimeCoursePlot]:
+        """The plots on screen: the dock's and the one in the grid's fourth cell."""
+        return [plot for plot in (self.plot, self.cell_plot) if plot.isVisible()]
+
     def refresh_plot(self) -> None:
-        """Plot the cursor voxel's time course (only while the dock is shown).
+        """Plot the cursor voxel's time course (only while a plot is shown).
 
         A memory-mapped file is read at once. A compressed one costs a decompression
         per volume (a third of a second for 200 volumes of a 64x64x36 .nii.gz), so
         it is read once the cursor has rested, and dragging the cursor stays fluid.
         """
         self._settle.stop()
-        if not self.is_time_series() or not self.dock.isVisible():
+        if not self.is_time_series() or not self.shown_plots():
             return
         if self.state.volume.image.proxy.random_access:
             self._read_plot()
             return
-        self.dock.setWindowTitle(f"{self._voxel_title()} \u2026")
+        self._set_titles(f"{self._voxel_title()} \u2026")
         self._settle.start()
 
     def _voxel_title(self) -> str:
         i, j, k = self.state.cursor_ijk
         return f"{DOCK_TITLE} \u2014 voxel [{i}, {j}, {k}]"
 
+    def _set_titles(self, title: str) -> None:
+        self.dock.setWindowTitle(title)
+        self.cell_plot.setTitle(title, size="9pt")
+
     def _read_plot(self) -> None:
-        if not self.is_time_series() or not self.dock.isVisible():
+        plots = self.shown_plots()
+        if not self.is_time_series() or not plots:
             return
         title = self._voxel_title()
         try:
             values = self.state.volume.time_course(self.state.cursor_ijk)
         except VolviewError as exc:
-            self.plot.clear_series()
-            self.dock.setWindowTitle(f"{title} (unreadable)")
+            for plot in plots:
+                plot.clear_series()
+            self._set_titles(f"{title} (unreadable)")
             self.window.statusBar().showMessage(
                 f"Could not read the time course: {exc}", ERROR_MESSAGE_MS
             )
             return
-        self.plot.set_series(values)
-        self.plot.set_current(self.state.t)
-        self.dock.setWindowTitle(title)
+        for plot in plots:
+            plot.set_series(values)
+            plot.set_current(self.state.t)
+        self._set_titles(title)
 
     # -- dock ------------------------------------------------------------------------
     def _on_dock_visibility(self, visible: bool) -> None:
