@@ -231,7 +231,7 @@ def test_replacing_the_volume_closes_the_old_image(make_volume, monkeypatch):
 
 def test_active_overlay_owns_the_window_unless_it_shows_labels(state, make_volume):
     layer = ImageLayer(make_volume(name="overlay.nii"), LayerStyle(window=(1.0, 2.0)))
-    with pytest.raises(ValueError, match="overlay.nii is not an overlay"):
+    with pytest.raises(ValueError, match=r"overlay\.nii is not an overlay"):
         state.set_active_overlay(layer)
     state.add_overlay(layer)
     seen = []
