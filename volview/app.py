@@ -30,7 +30,7 @@ def choose_platform(headless: bool) -> None:
 
 def make_application(headless: bool = False):
     """The QApplication; headless renders use exact pixels (no high-DPI scaling)."""
-    from volview.qt.compat import QtCore, QtWidgets
+    from volview.qt.compat import QtCore, QtGui, QtWidgets
 
     app = QtWidgets.QApplication.instance()
     if app is None:
@@ -39,7 +39,20 @@ def make_application(headless: bool = False):
             QtWidgets.QApplication.setAttribute(QtCore.Qt.AA_UseHighDpiPixmaps)
         app = QtWidgets.QApplication([sys.argv[0], "-name", "volview"])
     app.setApplicationName("volview")
+    app.setWindowIcon(application_icon())
+    QtGui.QGuiApplication.setDesktopFileName("volview")  # Wayland: match volview.desktop
     return app
+
+
+def application_icon():
+    """The volview icon: the SVG, plus each rendered PNG size."""
+    from volview.qt.compat import QtCore, QtGui
+    from volview.resources import ICON_SIZES, icon_path
+
+    icon = QtGui.QIcon(str(icon_path()))
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_path(size)), QtCore.QSize(size, size))
+    return icon
 
 
 def run(options: LaunchOptions) -> int:
@@ -65,7 +78,7 @@ def run(options: LaunchOptions) -> int:
     install_error_hook(window)
     window.show()
     if options.paths:
-        window.open_paths(options.paths)
+        window.open_paths(options.paths, raw=options.raw)
         _apply_view_options(window, options)
     return app.exec_()
 
@@ -106,9 +119,10 @@ def quiet_offscreen_messages() -> None:
 
 def render_screenshot(app, state: ViewerState, session: Session, options: LaunchOptions) -> int:
     """Render the views of ``options.paths`` to ``options.screenshot`` (a PNG)."""
+    from volview.qt.export import render_widget
     from volview.qt.ortho_view import OrthoView
 
-    errors = session.open_paths(options.paths)
+    errors = session.open_paths(options.paths, raw=options.raw)
     for error in errors:
         print(f"volview: {error}", file=sys.stderr)
     if errors or state.volume is None:
@@ -126,7 +140,7 @@ def render_screenshot(app, state: ViewerState, session: Session, options: Launch
     app.processEvents()
     for slice_view in view.views.values():
         slice_view.tract_overlay.redraw()
-    image = view.views_panel.grab()
+    image = render_widget(view.views_panel)
     if not image.save(str(options.screenshot), "PNG"):
         print(f"volview: could not write the screenshot {options.screenshot}", file=sys.stderr)
         return EXIT_ERROR

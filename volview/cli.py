@@ -1,7 +1,8 @@
 """Command line: ``volview [FILES] [--screenshot OUT.png] [options]``.
 
 Owns: argument parsing and validation into ``LaunchOptions``; ``volview header ...``
-is handed to ``volview.header_cli``. ``--help`` and
+is handed to ``volview.header_cli``; ``--install-desktop``/``--uninstall-desktop``
+to ``volview.desktop`` (no Qt). ``--help`` and
 ``--version`` never import Qt: ``volview.app`` is imported only once the
 arguments are known to be good. Exit codes: 0 ok, 1 a file could not be opened
 or rendered, 2 bad arguments.
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Print or edit a header from scripts: "
         "volview header FILE [--json] [--set FIELD=VALUE ...] (see volview header --help).",
     )
-    parser.add_argument("files", nargs="*", help="image files (.nii, .nii.gz, .hdr/.img, .mgz)")
+    parser.add_argument("files", nargs="*", help="images (.nii, .nii.gz, .hdr/.img, .mgz, .tif)")
     parser.add_argument("--version", action="version", version=f"volview {__version__}")
     parser.add_argument(
         "--demo",
@@ -48,13 +49,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--size", type=int, nargs=2, metavar=("W", "H"), default=(1200, 420), help="view pixels"
     )
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add volview to this user's desktop menu and 'Open with' ($XDG_DATA_HOME) and exit",
+    )
+    desktop.add_argument(
+        "--uninstall-desktop", action="store_true", help="remove what --install-desktop added"
+    )
+    add_raw_arguments(parser)
     return parser
+
+
+def add_raw_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--raw-shape`` and its companions: open every file as a headerless raw volume."""
+    raw = parser.add_argument_group(
+        "raw volumes", "with --raw-shape, every file is read as headerless voxel data"
+    )
+    raw.add_argument("--raw-shape", type=int, nargs="+", metavar="N", help="NI NJ NK [NT]")
+    raw.add_argument(
+        "--raw-dtype", default="float32", help="uint8 int16 uint16 int32 float32 float64 ..."
+    )
+    raw.add_argument("--raw-byte-order", choices=("little", "big"), default="little")
+    raw.add_argument("--raw-offset", type=int, default=0, metavar="BYTES", help="header bytes")
+    raw.add_argument(
+        "--raw-order", choices=("F", "C"), default="F", help="F: first axis fastest (NIfTI)"
+    )
+    raw.add_argument(
+        "--raw-voxel-size", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("X", "Y", "Z")
+    )
+
+
+def raw_spec(parser: argparse.ArgumentParser, args):
+    """The RawSpec the ``--raw-*`` options describe (None without --raw-shape)."""
+    given = [f for f in ("dtype", "byte_order", "offset", "order", "voxel_size")
+             if getattr(args, f"raw_{f}") != parser.get_default(f"raw_{f}")]  # fmt: skip
+    if args.raw_shape is None:
+        if given:
+            parser.error("--raw-dtype, --raw-offset, ... need --raw-shape NI NJ NK [NT]")
+        return None
+    from volview.io.raw import RawSpec, RawSpecError
+
+    try:
+        return RawSpec(
+            tuple(args.raw_shape),
+            args.raw_dtype,
+            args.raw_byte_order,
+            args.raw_offset,
+            args.raw_order,
+            tuple(args.raw_voxel_size),
+        )
+    except RawSpecError as exc:
+        parser.error(f"raw geometry: {exc}")
 
 
 def parse_args(argv: list[str] | None = None):
     """Parse and validate; argparse exits with code 2 on any error."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.install_desktop or args.uninstall_desktop:
+        if args.files or args.demo or args.screenshot is not None:
+            parser.error("--install-desktop/--uninstall-desktop take no files")
+        from volview.desktop import DesktopRequest
+
+        return DesktopRequest(install=args.install_desktop)
     from volview.session import LaunchOptions  # after --help/--version have exited
 
     paths = list(args.files)
@@ -77,6 +136,7 @@ def parse_args(argv: list[str] | None = None):
         layout=args.layout,
         size=tuple(args.size),
         screenshot=args.screenshot,
+        raw=raw_spec(parser, args),
     )
 
 
@@ -87,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return header_cli.main(argv[1:])
     options = parse_args(argv)
+    from volview.desktop import DesktopRequest  # small, Qt-free
+
+    if isinstance(options, DesktopRequest):
+        return options.run()
     from volview import app
 
     return app.run(options)

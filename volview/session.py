@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -27,10 +27,13 @@ from volview.core.volume import Volume, auto_window
 from volview.errors import ImageReadError, UnsupportedFormatError, VolviewError, describe
 from volview.io.header_file import read_header
 from volview.io.images import SUPPORTED_WORDS, ImageFile, is_image_path, open_image
+from volview.io.plane_cache import DEFAULT_BUDGET_MB, MB, with_plane_cache
 from volview.io.proxy import READ_ERRORS
+from volview.io.raw import RawSpec, open_raw
 from volview.io.tractogram import Tractogram, is_tractogram_path, open_tractogram
 
 OPEN_WORDS = f"{SUPPORTED_WORDS}, and tractograms (.trx, .tck, .trk)"
+DEFAULT_BUDGET = DEFAULT_BUDGET_MB * MB
 
 
 def path_from_argument(arg: str | os.PathLike) -> Path:
@@ -45,20 +48,30 @@ class Session:
     #: a file was opened and is now shown (its Volume, as read from disk)
     opened = Signal(object)
 
-    def __init__(self, state: ViewerState) -> None:
+    def __init__(self, state: ViewerState, cache_budget_bytes: int = DEFAULT_BUDGET) -> None:
         self.state = state
+        #: byte budget of each opened image's plane cache (0: no cache); the GUI
+        #: sets it from the "cache/budget_mb" setting
+        self.cache_budget_bytes = cache_budget_bytes
         #: build tractogram indexes inside open_paths (scripts, --screenshot); the GUI
         #: turns this off and builds them in the background instead
         self.index_in_foreground = True
+        #: opens an image file for ``open_path``; the GUI's gzip controller replaces
+        #: it to read a ``.nii.gz`` from its decompressed copy when one is cached
+        self.image_opener: Callable[[Path], ImageFile] = open_image
 
     def open_paths(
-        self, paths: Iterable[str | os.PathLike], as_overlays: bool = False
+        self,
+        paths: Iterable[str | os.PathLike],
+        as_overlays: bool = False,
+        raw: RawSpec | None = None,
     ) -> list[VolviewError]:
         """Open each path; returns the errors.
 
         The first image replaces the current one and the next ones are drawn over it
         as overlays (``as_overlays``: all of them, if an image is already shown).
-        Tractograms are added over the image.
+        Tractograms are added over the image. With ``raw`` every other file is read
+        as a headerless raw volume of that geometry.
         """
         errors: list[VolviewError] = []
         base_done = False
@@ -67,24 +80,33 @@ class Session:
             try:
                 overlay = (as_overlays or base_done) and self.state.volume is not None
                 if is_tractogram_path(path) or not overlay:
-                    base_done |= isinstance(self.open_path(path), Volume)
+                    base_done |= isinstance(self.open_path(path, raw), Volume)
                 else:
-                    self.add_overlay(path)
+                    self.add_overlay(path, raw)
             except VolviewError as exc:
                 errors.append(exc)
         if self.index_in_foreground:
             self.build_indexes()
         return errors
 
-    def open_path(self, path: Path) -> Volume | TractLayer:
-        """Open one file: an image replaces the current one, a tractogram is added."""
+    def open_path(self, path: Path, raw: RawSpec | None = None) -> Volume | TractLayer:
+        """Open one file: an image replaces the current one, a tractogram is added.
+
+        With ``raw``, a file that is not a tractogram is read as a raw volume.
+        """
         if is_tractogram_path(path):
             return self.add_tractogram(open_tractogram(path))
+        if raw is not None:
+            return self.open_raw(path, raw)
         if not is_image_path(path) and path.is_file():
             raise UnsupportedFormatError(
                 describe(path, f"not a supported file type; volview opens {OPEN_WORDS}")
             )
-        return self.show_image(open_image(path))
+        return self.show_image(self.image_opener(path))
+
+    def open_raw(self, path: str | os.PathLike, spec: RawSpec) -> Volume:
+        """Show the headerless file at ``path`` read as ``spec`` says, like any image."""
+        return self.show_image(open_raw(path_from_argument(path), spec))
 
     def show_image(self, image: ImageFile) -> Volume:
         """Show an opened image (from a file or from memory) in place of the current one.
@@ -101,6 +123,7 @@ class Session:
         """``(volume, first_read(volume))`` for an opened image: the first read of its
         voxels (a small sample). On failure the image is closed and a VolviewError
         names the file."""
+        image = with_plane_cache(image, self.cache_budget_bytes)
         try:
             volume = Volume.from_image(image, radiological=self.state.radiological)
             return volume, first_read(volume)
@@ -111,6 +134,20 @@ class Session:
             image.close()
             problem = f"could not read the voxel data ({exc})"
             raise ImageReadError(describe(image.path, problem)) from exc
+
+    def swap_image(self, image: ImageFile) -> Volume:
+        """Show ``image``, the same voxels as the current image read another way (e.g.
+        from a decompressed copy): cursor, volume index and window stay; the
+        current image is closed."""
+        old = self.state.volume
+        volume, _ = self._read_start(image, lambda volume: None)
+        for name in ("intensity_sample", "seen"):  # same voxels: keep what was read
+            if old is not None and name in old.__dict__:
+                volume.__dict__[name] = old.__dict__[name]
+        self.state.replace_volume(volume)
+        if old is not None:
+            old.image.close()
+        return volume
 
     # -- tractograms ------------------------------------------------------------------
     def add_tractogram(self, tractogram: Tractogram) -> TractLayer:
@@ -167,13 +204,14 @@ class Session:
                 layer.set_index(*self.build_index(layer, self.state.volume, wanted))
 
     # -- image layers ---------------------------------------------------------------
-    def add_overlay(self, path: Path) -> ImageLayer:
-        """Draw the image at ``path`` over the current one, in the current one's grid."""
-        if not is_image_path(path) and path.is_file():
+    def add_overlay(self, path: Path, raw: RawSpec | None = None) -> ImageLayer:
+        """Draw the image at ``path`` (a raw volume if ``raw`` is given) over the
+        current one, in the current one's grid."""
+        if raw is None and not is_image_path(path) and path.is_file():
             raise UnsupportedFormatError(
                 describe(path, f"not a supported image type; volview opens {SUPPORTED_WORDS}")
             )
-        image = open_image(path)
+        image = open_image(path) if raw is None else open_raw(path, raw)
         _, layer = self._read_start(
             image, lambda volume: ImageLayer.open(volume, intent_code(path))
         )
@@ -215,6 +253,8 @@ class LaunchOptions:
     layout: str = "ortho"
     size: tuple[int, int] = (1200, 420)
     screenshot: Path | None = None
+    #: read every file as a headerless raw volume of this geometry (``--raw-shape``)
+    raw: RawSpec | None = None
 
     def apply_view_options(self, state: ViewerState) -> None:
         """Initial cursor, window and colormap; call after the image is open."""

@@ -4,6 +4,8 @@ Owns: the command line, the order of the benchmark groups and the temporary fold
 that holds the generated files (removed at the end). Groups:
 
 - ``import``  import volview / ``--version`` / -X importtime (budget < 150 ms)
+- ``launch``  ``volview --version`` wall (< 150 ms); process start to the window shown
+  with the demo's three views painted (< 1.5 s)
 - ``startup`` process start to first paint + peak anonymous memory (< 1.5 s, < 300 MB)
 - ``cursor``  cursor move, three planes re-read and repainted (median < 16 ms)
 - ``planes``  plane reads through the proxy alone (info only)
@@ -15,6 +17,11 @@ that holds the generated files (removed at the end). Groups:
 - ``timecourse`` voxel time course through 300 volumes of a 330 MB 4-D .nii, warm
   (median < 20 ms), plus the first read after the page cache dropped the file and
   nibabel's ``dataobj[i, j, k, :]`` as a baseline
+- ``gzip``    a large .nii.gz (2 GiB; --quick 128 MiB): first view (< 3 s), index build,
+  axial read with the index (< 50 ms), nibabel without indexed_gzip as a baseline
+- ``cache``   plane cache: RssAnon/RSS after 500 random moves on the 16 GiB file
+  (< cache budget + 300 MB); 100 axial/sagittal slice steps of 512^3 float32 with
+  prefetch (median < 16 ms), and without the cache for comparison
 
 Always exits 0 (it reports, it does not assert); a missed budget prints MISSED.
 Also runnable as ``python tests/benchmarks/run.py``.
@@ -39,7 +46,19 @@ from tests.benchmarks.data import Workloads
 from tests.benchmarks.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("import", "startup", "cursor", "planes", "header", "streamlines", "trx", "timecourse")
+GROUPS = (
+    "import",
+    "launch",
+    "startup",
+    "cursor",
+    "planes",
+    "header",
+    "streamlines",
+    "trx",
+    "timecourse",
+    "gzip",
+    "cache",
+)
 #: Qt messages of the offscreen platform that say nothing about performance
 QT_NOISE = ("XDG_RUNTIME_DIR not set", "does not support propagateSizeHints")
 
@@ -101,6 +120,10 @@ def run_group(name: str, report: Report, workloads: Workloads, folder: Path, qui
 
     if name == "import":
         bench_import.run(report, quick)
+    elif name == "launch":
+        from tests.benchmarks import bench_launch
+
+        bench_launch.run(report, folder, quick)
     elif name == "startup":
         bench_startup.run(report, workloads, folder, quick)
     elif name == "cursor":
@@ -123,6 +146,14 @@ def run_group(name: str, report: Report, workloads: Workloads, folder: Path, qui
         from tests.benchmarks import bench_timecourse
 
         bench_timecourse.run(report, folder, quick)
+    elif name == "gzip":
+        from tests.benchmarks import bench_gzip
+
+        bench_gzip.run(report, folder, quick)
+    elif name == "cache":
+        from tests.benchmarks import bench_cache
+
+        bench_cache.run(report, workloads, quick)
 
 
 def load_average() -> str:
@@ -154,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     saved_environ = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="volview-bench-") as folder:
         prepare_child_environment(Path(folder))
-        if any(g in groups for g in ("cursor", "planes")):
+        if any(g in groups for g in ("cursor", "planes", "cache")):
             quiet_qt_noise()
         print(
             "measured processes: QT_QPA_PLATFORM=offscreen, bytecode cached in the "

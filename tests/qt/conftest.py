@@ -67,6 +67,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, state, session, settings):
+    from volview.qt.compat import QtWidgets
     from volview.qt.main_window import MainWindow
 
     win = MainWindow(state, session, settings=settings)
@@ -74,4 +75,8 @@ def window(qtbot, state, session, settings):
     win.resize(1200, 500)
     win.show()
     qtbot.waitExposed(win)
+    # pytest-qt closes the window at teardown: unsaved voxel edits must not wait on a
+    # modal question then (tests of the question set their own ``ask``; tests that
+    # leave header edits set ``window.header.ask``)
+    win.edits.ask = lambda *_args: QtWidgets.QMessageBox.Discard
     return win

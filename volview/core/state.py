@@ -37,6 +37,7 @@ class ViewerState:
     tracts_changed = Signal()  # a tractogram layer was added or removed
     overlays_changed = Signal()  # an image layer was added, removed or moved
     active_layer_changed = Signal(object)  # ImageLayer | None (the base image)
+    voxels_changed = Signal()  # voxel values of the shown volume changed (edit, undo, save)
 
     def __init__(self) -> None:
         self.volume: Volume | None = None
@@ -96,6 +97,12 @@ class ViewerState:
         self.volume = volume
         self.volume_changed.emit(volume)
         self.set_cursor(cursor)
+
+    def notify_voxels_changed(self) -> None:
+        """Say that voxel values of the shown volume changed (same file, same geometry):
+        views re-read their planes, readouts re-read the value under the cursor."""
+        if self.volume is not None:
+            self.voxels_changed.emit()
 
     # -- cursor --------------------------------------------------------------------
     def set_cursor(self, ijk) -> None:

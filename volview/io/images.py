@@ -39,15 +39,20 @@ from volview.io.proxy import (
 )
 
 #: suffixes volview opens as images, longest first so that ``.nii.gz`` wins over ``.gz``
-IMAGE_SUFFIXES = (".nii.gz", ".img.gz", ".hdr.gz", ".nii", ".hdr", ".img", ".mgh", ".mgz")
+IMAGE_SUFFIXES = (
+    ".nii.gz", ".img.gz", ".hdr.gz", ".nii", ".hdr", ".img", ".mgh", ".mgz", ".tiff", ".tif",
+)  # fmt: skip
 #: seconds per unit of the NIfTI ``xyzt_units`` time codes volview turns into seconds
 #: (Hz, ppm and rad/s describe spectra, not time series)
 TIME_UNITS = {8: ("sec", 1.0), 16: ("msec", 1e-3), 24: ("usec", 1e-6)}
 NIFTI_TIME_MASK = 0x38
 #: a file-dialog filter for the supported image types
-IMAGE_FILTER = "Images (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz)"
+IMAGE_FILTER = "Images (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz *.tif *.tiff)"
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".mgz")
-SUPPORTED_WORDS = "NIfTI (.nii, .nii.gz), NIfTI/Analyze pairs (.hdr + .img) and MGH (.mgh, .mgz)"
+SUPPORTED_WORDS = (
+    "NIfTI (.nii, .nii.gz), NIfTI/Analyze pairs (.hdr + .img), MGH (.mgh, .mgz) "
+    "and TIFF stacks (.tif, .tiff)"
+)
 NIBABEL_LOAD_ERRORS = (
     ImageFileError,
     HeaderDataError,
@@ -123,6 +128,10 @@ def open_image(path: str | os.PathLike) -> ImageFile:
         raise UnsupportedFormatError(
             describe(path, f"not a supported image type; volview opens {SUPPORTED_WORDS}")
         )
+    if image_suffix(path) in (".tif", ".tiff"):
+        from volview.io.tiff import open_tiff  # tiff.py builds on this module
+
+        return open_tiff(path)
     _check_pair_header(path)
     img = _load_with_nibabel(path)
     try:
@@ -318,7 +327,7 @@ def _make_proxy(path: Path, img, shape4) -> VolumeProxy:
         raise FileAccessError(describe(path, f"its voxel data file {data_path.name} is missing"))
     if data_path.name.lower().endswith(COMPRESSED_SUFFIXES):
         access = "gzip-indexed" if _compression.HAVE_INDEXED_GZIP else "gzip (sequential)"
-        return NibabelProxy(path, dataobj, shape4, access)
+        return NibabelProxy(path, dataobj, shape4, access, data_path=data_path)
     return _memmap_proxy(path, data_path, dataobj, shape4)
 
 

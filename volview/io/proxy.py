@@ -3,7 +3,7 @@
 Owns: the ``VolumeProxy`` protocol and its implementations
 
 - ``MemmapProxy``  uncompressed data: a read-only ``mmap`` of the *unscaled* voxels
-  (any byte order, Fortran order), scaling applied to the plane that was read;
+  (any byte order, Fortran or C order), scaling applied to the plane that was read;
 - ``NibabelProxy`` anything nibabel's ArrayProxy serves (``.nii.gz`` through
   indexed_gzip, ``.mgz``): ``dataobj[slicer]`` per plane;
 - ``ArrayProxy``   an array already in RAM;
@@ -21,13 +21,16 @@ volume.
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import os
+import threading
 import zlib
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from nibabel import _compression
 
 from volview.errors import ImageReadError, describe
 
@@ -127,6 +130,7 @@ class MemmapProxy:
         offset: int,
         slope: float = 1.0,
         inter: float = 0.0,
+        order: str = "F",
     ) -> None:
         self.path = Path(path)
         self.shape = shape
@@ -134,12 +138,13 @@ class MemmapProxy:
         self.offset = int(offset)
         self.slope = float(slope)
         self.inter = float(inter)
+        self.order = order  # memory order of the voxels in the file ("F" or "C")
         with open(self.path, "rb") as f:
             self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if hasattr(mmap, "MADV_RANDOM"):
             self._mmap.madvise(mmap.MADV_RANDOM)
         self._array = np.ndarray(
-            shape, dtype=self.dtype, buffer=self._mmap, offset=self.offset, order="F"
+            shape, dtype=self.dtype, buffer=self._mmap, offset=self.offset, order=order
         )
 
     def plane(
@@ -223,18 +228,32 @@ class NibabelProxy:
 
     random_access = False
 
-    def __init__(self, path: Path, dataobj, shape: tuple[int, int, int, int], access: str):
+    def __init__(
+        self,
+        path: Path,
+        dataobj,
+        shape: tuple[int, int, int, int],
+        access: str,
+        data_path: Path | None = None,
+    ):
         self.path = Path(path)
+        #: the file holding the voxels (the ``.img.gz`` of a pair; else ``path``)
+        self.data_path = self.path if data_path is None else Path(data_path)
         self._dataobj = dataobj
+        # reads and the adoption of a gzip index come from several threads
+        self._lock = threading.RLock()
         self._ndim = len(dataobj.shape)
         self.shape = shape
         self.access = access
+        #: dtype of the numbers in the file (before scaling), for voxel edits
+        self.stored_dtype = np.dtype(getattr(dataobj, "dtype", np.float64))
 
     def _read(self, slicer: tuple[int | slice, ...]) -> np.ndarray:
         # nibabel's shape may be shorter (3-D) or carry trailing singleton axes
         index = slicer[: self._ndim] + (0,) * max(0, self._ndim - 4)
         try:
-            return np.asarray(self._dataobj[index])
+            with self._lock:
+                return np.asarray(self._dataobj[index])
         except READ_ERRORS as exc:
             raise ImageReadError(
                 describe(
@@ -268,10 +287,35 @@ class NibabelProxy:
         data = self._read((ijk[0], ijk[1], ijk[2], FULL))
         return np.asarray(data, dtype=np.float64).reshape(self.shape[3])
 
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of the uncompressed data file up to the end of the voxels."""
+        n_values = int(np.prod(self._dataobj.shape, dtype=np.int64))
+        return int(self._dataobj.offset) + n_values * self.stored_dtype.itemsize
+
+    def gzip_file(self):
+        """The ``IndexedGzipFile`` nibabel reads from (opened by a first read), or None."""
+        if not _compression.HAVE_INDEXED_GZIP:
+            return None
+        if getattr(self._dataobj, "_opener", None) is None:
+            self._read((0, 0, 0, 0))  # nibabel opens its file on the first read
+        fobj = getattr(getattr(self._dataobj, "_opener", None), "fobj", None)
+        return fobj if isinstance(fobj, _compression.IndexedGzipFile) else None
+
+    def adopt_gzip_index(self, index: bytes) -> None:
+        """Replace the seek index of the gzip file being read by ``index`` (exported
+        by ``indexed_gzip`` from another file object on the same file)."""
+        with self._lock:
+            fobj = self.gzip_file()
+            if fobj is None:
+                raise ValueError(f"{self.data_path.name} is not read through indexed_gzip")
+            fobj.import_index(fileobj=io.BytesIO(index))
+
     def close(self) -> None:
         opener = getattr(self._dataobj, "_opener", None)
         if opener is not None:
-            opener.close_if_mine()
+            with self._lock:
+                opener.close_if_mine()
 
 
 class ArrayProxy:
@@ -286,6 +330,8 @@ class ArrayProxy:
             raise ValueError(f"expected a 1-D to 4-D array, got {array.ndim}-D")
         self._array = array.reshape(array.shape + (1,) * (4 - array.ndim))
         self.shape = tuple(int(n) for n in self._array.shape)
+        #: dtype of the numbers held (no scaling), for voxel edits
+        self.stored_dtype = self._array.dtype
 
     def plane(
         self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)

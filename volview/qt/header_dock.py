@@ -1,7 +1,8 @@
 """HeaderController: the Header dock, its actions, live preview and safe saving.
 
 Owns: the "Header" QDockWidget (View > Header editor, Ctrl+Shift+I), the actions
-Undo/Redo/Revert/Edit qform/Edit sform/Save header (Ctrl+S)/Save As (Ctrl+Shift+S),
+Undo/Redo/Revert/Edit qform/Edit sform/Save header (Ctrl+S)/Save As (Ctrl+Shift+S)
+and "Set cal_min/cal_max from data" (a background data-range scan),
 the HeaderDocument of the file that was opened last, the live preview (every edit
 that changes geometry, orientation or scaling replaces the shown Volume through
 ``ViewerState.replace_volume``), the unsaved-edits prompt, leftover-backup recovery
@@ -30,6 +31,7 @@ from volview.io.header_save import (
 )
 from volview.qt.affine_dialog import AffineDialog
 from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.data_controller import start_range_scan
 from volview.qt.docks import add_dock
 from volview.qt.header_panel import HeaderPanel
 from volview.qt.tasks import error_text, run_with_progress
@@ -90,11 +92,18 @@ class HeaderController(QtCore.QObject):
         self.save_as_action = self._action(
             "Save &As\u2026", self.save_as, keys.SaveAs, "Write the image with the edited header"
         )
+        self.cal_action = self._action(
+            "Set cal_min/cal_max from &data",
+            self.cal_range_from_data,
+            None,
+            "Scan the whole image (in the background) and set cal_min/cal_max to its range",
+        )
+        self.cal_action.setIconText("cal from data")
         self.undo_action.setIconText("Undo")  # the button stays short; the menu says what
         for action in (self.undo_action, self.redo_action, self.revert_action):
             self.panel.add_button(action)
         self.panel.buttons.addStretch(1)
-        for action in (self.qform_action, self.sform_action, self.save_action):
+        for action in (self.qform_action, self.sform_action, self.cal_action, self.save_action):
             self.panel.add_button(action, row=1)
         self.panel.file_buttons.addStretch(1)
         self._update_actions()
@@ -119,6 +128,7 @@ class HeaderController(QtCore.QObject):
         for action in (self.qform_action, self.sform_action):
             action.setEnabled(doc is not None and doc.current.kind != HeaderKind.ANALYZE)
         self.save_as_action.setEnabled(doc is not None)
+        self.cal_action.setEnabled(doc is not None and self.task is None)
         self.window.setWindowModified(doc is not None and doc.modified)
 
     # -- opening ---------------------------------------------------------------------
@@ -217,6 +227,30 @@ class HeaderController(QtCore.QObject):
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    def cal_range_from_data(self) -> None:
+        """Set cal_min/cal_max to the data range (a whole-image scan, in the background)."""
+        doc, volume = self.document, self.state.volume
+        if doc is None or volume is None or self.task is not None:
+            return
+
+        def found(value_range) -> None:
+            if doc is not self.document:
+                return
+            if value_range is None:
+                self.window.statusBar().showMessage(
+                    f"{volume.name} has no finite values; cal_min/cal_max are unchanged", 5000
+                )
+                return
+            doc.edit("cal_min", value_range[0])
+            doc.edit("cal_max", value_range[1])
+
+        self.task = start_range_scan(self.window, volume, found, on_end=self._scan_ended)
+        self._update_actions()
+
+    def _scan_ended(self) -> None:
+        self.task = None
+        self._update_actions()
 
     # -- saving ----------------------------------------------------------------------
     def save(self, then: Callable[[], None] | None = None) -> None:

@@ -1,15 +1,20 @@
 """MainWindow: menus, status bar, drag-and-drop and error dialogs around the OrthoView.
 
-Owns: the menus (File > Open, Save header, Save As, Quit; Edit > header undo/redo;
-View > Header editor, Reset view, colormaps, convention; the header actions come
-from HeaderController),
+Owns: the menus (File > Open, Open Recent, Save header, Save As, Save screenshot,
+Quit; Edit > header undo/redo, voxel editing, Copy screenshot, Preferences; View >
+panels, Reset view, colormaps, convention; Image > load into memory, whole-image
+scans; Help; the actions come from the controllers: header, layers, tractograms,
+time series, raw files, voxel edits, gzip index/cache, whole-image data, export),
 the status-bar readout (voxel ``ijk``, world ``xyz_mm``, scaled value, how the file
-is read, orientation notices) and the empty-window hint. Every file it opens goes
-through ``Session.open_paths``; every error it gets is shown in a dialog that names
-the file, and the window stays usable.
+is read, orientation notices), the empty window (drop hint and recent files) and the
+remembered geometry and dock layout. Every file it opens goes through
+``Session.open_paths``; every error it gets is shown in a dialog that names the
+file, and the window stays usable.
 """
 
 from __future__ import annotations
+
+import sys
 
 from volview.core.colormap_names import COLORMAPS, LABELS
 from volview.core.state import ViewerState
@@ -17,21 +22,30 @@ from volview.errors import VolviewError
 from volview.io.images import IMAGE_FILTER
 from volview.io.tractogram import TRACTOGRAM_FILTER, is_tractogram_path
 from volview.qt.compat import QtCore, QtGui, QtWidgets
+from volview.qt.data_controller import DataController
+from volview.qt.edit_tools import EditController
+from volview.qt.export import ExportController
+from volview.qt.gzip_controller import GzipController
 from volview.qt.header_dock import HeaderController
 from volview.qt.header_panel import PANEL_WIDTH
+from volview.qt.help_dialogs import HelpController
 from volview.qt.layer_dock import LayerController
 from volview.qt.ortho_view import OrthoView
+from volview.qt.preferences import RADIOLOGICAL, PreferencesController
+from volview.qt.raw_dialog import RawController
+from volview.qt.recent_files import EmptyPage, RecentFiles, RecentMenu
 from volview.qt.time_dock import TimeController
 from volview.qt.tract_dock import TractController
-from volview.qt.view_actions import ViewActions, bind_shortcut, read_radiological
+from volview.qt.view_actions import ViewActions, bind_shortcut
 from volview.session import Session, path_from_argument
 
 Qt = QtCore.Qt
 OPEN_FILTER = (
-    "Images and tractograms (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz *.trx *.tck *.trk)"
+    "Images and tractograms (*.nii *.nii.gz *.hdr *.img *.img.gz *.mgh *.mgz *.tif *.tiff"
+    " *.trx *.tck *.trk)"
     f";;{IMAGE_FILTER};;{TRACTOGRAM_FILTER}"
 )
-EMPTY_HINT = "Drop an image here, or use File \u203a Open\u2026 (Ctrl+O)"
+GEOMETRY_KEY, LAYOUT_KEY = "window/geometry", "window/layout"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -46,34 +60,47 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = state
         self.session = session
         self.settings = settings if settings is not None else QtCore.QSettings("volview", "volview")
-        state.set_radiological(read_radiological(self.settings, state.radiological))
+        state.set_radiological(RADIOLOGICAL.read(self.settings))
         self.error_dialog: QtWidgets.QMessageBox | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 520)
         self.ortho_view = OrthoView(state, layout)
-        self.empty_hint = QtWidgets.QLabel(EMPTY_HINT)
-        self.empty_hint.setAlignment(Qt.AlignCenter)
+        self.recent = RecentFiles(self.settings, self)
+        self.empty_hint = EmptyPage(self.recent, self.open_recent)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.empty_hint)
         self.stack.addWidget(self.ortho_view)
         self.setCentralWidget(self.stack)
         self._build_status_bar()
+        self.preferences = PreferencesController(self)  # first: it sets new tractograms' cap
         self.header = HeaderController(self, state, session)
         self.tracts = TractController(self, state, session)
         self.time_series = TimeController(self, state)
         self.layers = LayerController(self, state, session)
+        self.raw = RawController(self, state, session)
+        self.data = DataController(self, state, session)
+        self.edits = EditController(self, state, session)
+        self.gzip = GzipController(self, state, session, self.settings)
         self.tabifyDockWidget(self.header.dock, self.tracts.dock)
         self.tabifyDockWidget(self.tracts.dock, self.layers.dock)
         self._docks_sized = False
         for dock in (self.header.dock, self.tracts.dock, self.layers.dock):
             dock.visibilityChanged.connect(self._size_docks_once)
+        self.export = ExportController(self, self.recent.last_folder)
+        self.help = HelpController(self)
         self._build_menus()
+        self.recent.follow(state, session)
         state.volume_changed.connect(self._on_volume_changed)
         state.cursor_changed.connect(self._update_readout)
         state.time_changed.connect(self._update_readout)
+        state.voxels_changed.connect(self._update_readout)
         for view in self.ortho_view.views.values():
             view.read_failed.connect(self.show_error_text)
+        if sys.platform == "darwin":  # Finder's double-clicks arrive as FileOpen events
+            QtWidgets.QApplication.instance().installEventFilter(self)
         self._on_volume_changed(state.volume)
+        self.gzip.access_text_changed.connect(self.access_label.setText)
+        self.restore_layout()
 
     # -- construction ----------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -91,30 +118,46 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action(
-            file_menu, "&Open\u2026", self.open_dialog, QtGui.QKeySequence.Open
+            file_menu,
+            "&Open\u2026",
+            self.open_dialog,
+            QtGui.QKeySequence.Open,
+            "Open images or tractograms; the first image replaces the one shown",
         )
+        file_menu.addAction(self.raw.action)
+        self.recent_menu = RecentMenu(self.recent, self.open_recent, self)
+        file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.layers.add_action)
         file_menu.addSeparator()
         file_menu.addActions([self.header.save_action, self.header.save_as_action])
+        file_menu.addActions(self.edits.file_actions)
+        file_menu.addAction(self.export.save_action)
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit)
+        self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit, "Close volview")
         header = self.header
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([header.undo_action, header.redo_action, header.revert_action])
         edit_menu.addSeparator()
         edit_menu.addActions([header.qform_action, header.sform_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions(self.edits.menu_actions)
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.export.copy_action, self.preferences.action])
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(header.toggle_action)
         view_menu.addAction(self.layers.toggle_action)
         view_menu.addAction(self.tracts.toggle_action)
         view_menu.addActions(self.time_series.view_actions)
-        self.reset_action = self._action(view_menu, "&Reset view", self.ortho_view.reset_views, "R")
+        self.reset_action = self._action(
+            view_menu, "&Reset view", self.ortho_view.reset_views, "R", "Reset zoom and pan"
+        )
         bind_shortcut(self.reset_action, self, self.ortho_view)
         cmap_menu = view_menu.addMenu("&Colormap")
         group = QtWidgets.QActionGroup(self)
         self.colormap_actions = {}
         for name in COLORMAPS:
-            action = self._action(cmap_menu, LABELS[name], self._colormap_setter(name))
+            tip = f"Show the image in the {LABELS[name].lower()} colormap"
+            action = self._action(cmap_menu, LABELS[name], self._colormap_setter(name), tip=tip)
             action.setCheckable(True)
             action.setChecked(name == self.state.colormap)
             group.addAction(action)
@@ -123,7 +166,10 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda name: self.colormap_actions[name].setChecked(True)
         )
         self.radiological_action = self._action(
-            view_menu, "Radiological convention (patient right on screen left)", None
+            view_menu,
+            "Radiological convention (patient right on screen left)",
+            None,
+            tip="Ticked: patient right on screen left; unticked: neurological (remembered)",
         )
         self.radiological_action.setCheckable(True)
         self.radiological_action.setChecked(self.state.radiological)
@@ -131,6 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view_actions = ViewActions(self, self.settings)
         view_menu.addSeparator()
         self.view_actions.fill_menu(view_menu)
+        self.menuBar().addMenu(self.data.menu)
+        self.help.fill_menu(self.menuBar().addMenu("&Help"))
 
     def _size_docks_once(self, visible: bool) -> None:
         """The first time a panel opens, give it a panel's width, not half the window."""
@@ -138,39 +186,44 @@ class MainWindow(QtWidgets.QMainWindow):
             self._docks_sized = True
             self.resizeDocks([self.header.dock], [PANEL_WIDTH], Qt.Horizontal)
 
-    def _action(self, menu, text, slot, shortcut=None) -> QtWidgets.QAction:
+    def _action(self, menu, text, slot, shortcut=None, tip="") -> QtWidgets.QAction:
+        """A menu action; its tooltip is ``tip`` (or its text) and its shortcut."""
         action = menu.addAction(text)
         if slot is not None:
             action.triggered.connect(slot)
+        tip = tip or text.replace("&", "").rstrip("\u2026")
+        action.setToolTip(tip)
         if shortcut is not None:
             action.setShortcut(QtGui.QKeySequence(shortcut))
             action.setShortcutContext(Qt.WindowShortcut)
-            action.setToolTip(f"{text.replace('&', '')} ({action.shortcut().toString()})")
+            action.setToolTip(f"{tip} ({action.shortcut().toString()})")
         return action
 
     def _colormap_setter(self, name: str):
         return lambda: self.state.set_colormap(name)
 
     # -- opening ---------------------------------------------------------------------
-    def open_paths(self, paths, as_overlays: bool = False) -> list[VolviewError]:
+    def open_paths(self, paths, as_overlays: bool = False, raw=None) -> list[VolviewError]:
         """Open files (the one route for menu, drop and command line); show any errors.
 
         The first image replaces the current one, the others are overlays over it
         (``as_overlays``: all are, when an image is shown). Before replacing the
         image, unsaved header edits are offered for saving (nothing opens if the user
         cancels, or until the save is done), and a header left by an interrupted save
-        is offered for restoring.
+        is offered for restoring. ``raw`` (a ``RawSpec``) opens every image as raw.
         """
         paths = [path_from_argument(p) for p in paths]
         tracts = [p for p in paths if is_tractogram_path(p)]
         images = [p for p in paths if p not in tracts]
         replacing = bool(images) and not (as_overlays and self.state.volume is not None)
-        again = lambda: self.open_paths(paths, as_overlays)  # noqa: E731
+        again = lambda: self.open_paths(paths, as_overlays, raw)  # noqa: E731
         if replacing and not self.header.confirm_discard(then=again):
+            return []
+        if replacing and not self.edits.confirm_close(then=again):
             return []
         for path in images:
             self.header.check_backup(path)
-        errors = self.session.open_paths(images, as_overlays=as_overlays)
+        errors = self.session.open_paths(images, as_overlays=as_overlays, raw=raw)
         self.tracts.open_tractograms(tracts)  # in the background, over the image just opened
         if errors:
             self.show_error_text("\n\n".join(str(e) for e in errors))
@@ -178,10 +231,34 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_dialog(self) -> None:
         paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
-            self, "Open image or tractogram", "", f"{OPEN_FILTER};;All files (*)"
+            self,
+            "Open image or tractogram",
+            self.recent.last_folder(),
+            f"{OPEN_FILTER};;All files (*)",
         )
         if paths:
             self.open_paths(paths)
+
+    def open_recent(self, path: str) -> None:
+        """Open a file from the recent list (gone files are forgotten, with a note)."""
+        if not self.recent.prune().count(path):
+            self.statusBar().showMessage(f"{path} no longer exists", 5000)
+            return
+        self.open_paths([path])
+
+    def restore_layout(self) -> None:
+        """The geometry and dock/tool bar layout the window had when last closed."""
+        geometry = self.settings.value(GEOMETRY_KEY)
+        if isinstance(geometry, QtCore.QByteArray):
+            self.restoreGeometry(geometry)
+        layout = self.settings.value(LAYOUT_KEY)
+        if isinstance(layout, QtCore.QByteArray) and self.restoreState(layout):
+            self._docks_sized = True  # the panels keep the widths they were left with
+
+    def save_layout(self) -> None:
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(LAYOUT_KEY, self.saveState())
+        self.settings.sync()
 
     def show_error_text(self, text: str, title: str = "volview: could not open") -> None:
         """Show an error in a window-modal dialog that does not block the event loop."""
@@ -197,9 +274,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.header.confirm_discard(then=self.close):
             ev.ignore()
             return
+        if not self.edits.confirm_close(then=self.close):
+            ev.ignore()
+            return
         self.header.wait_for_task()
+        self.edits.wait_for_task()
+        self.data.wait_for_task()
         self.tracts.shutdown()
+        self.gzip.shutdown()
+        self.save_layout()
         super().closeEvent(ev)
+
+    def eventFilter(self, watched, event) -> bool:
+        """A file double-clicked in macOS Finder arrives as an event, not an argument."""
+        if event.type() == QtCore.QEvent.FileOpen and watched is QtWidgets.QApplication.instance():
+            self.open_paths([event.file()])
+            return True
+        return super().eventFilter(watched, event)
 
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in ev.mimeData().urls()):

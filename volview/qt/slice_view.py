@@ -5,7 +5,9 @@ to the widget, a full-resolution detail image of the visible region when zoomed 
 the crosshair and the four orientation labels) and the mouse/keyboard gestures of a
 slice view (interaction-conventions.md §3):
 
-- left click/drag: move the cursor; middle drag or Shift+left drag: pan;
+- left click/drag: move the cursor; middle drag or Shift+left drag: pan; with an
+  ``edit_handler`` set (voxel editing on) a plain left click/drag goes to it first,
+  and Shift+left click still moves the cursor;
 - right drag: window/level of the selected layer (right/left widens/narrows,
   up/down raises/lowers);
 - wheel, Up/Down, PageUp/PageDown: step the slice (Shift: x10); Ctrl+wheel: zoom.
@@ -17,6 +19,7 @@ right, y grows up, a voxel is ``col_spacing_mm`` x ``row_spacing_mm`` wide.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,7 +61,8 @@ class SliceViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.LeftButton:
             ev.accept()
-            self._view.move_cursor_to(self.mapToView(ev.pos()))
+            if not self._edit(ev, "click"):
+                self._view.move_cursor_to(self.mapToView(ev.pos()))
         else:
             ev.ignore()
 
@@ -66,12 +70,27 @@ class SliceViewBox(pg.ViewBox):
         button, shift = ev.button(), bool(ev.modifiers() & Qt.ShiftModifier)
         ev.accept()
         if button == Qt.LeftButton and not shift:
-            self._view.move_cursor_to(self.mapToView(ev.pos()))
+            phase = "start" if ev.isStart() else "finish" if ev.isFinish() else "move"
+            if not self._edit(ev, phase):
+                self._view.move_cursor_to(self.mapToView(ev.pos()))
         elif button == Qt.MiddleButton or button == Qt.LeftButton:
             delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
             self.translateBy(x=delta.x(), y=delta.y())
         elif button == Qt.RightButton:
             self._window_level_drag(ev)
+
+    def _edit(self, ev, phase: str) -> bool:
+        """Offer a plain left click/drag to the view's ``edit_handler``; True if taken."""
+        handler = self._view.edit_handler
+        if handler is None or ev.modifiers() & Qt.ShiftModifier:
+            return False
+        if phase == "start":  # the stroke begins where the button went down
+            ijk = self._view.voxel_at(self.mapToView(ev.buttonDownPos()))
+            if ijk is None or not handler(self._view, ijk, "start"):
+                return False
+            phase = "move"
+        ijk = self._view.voxel_at(self.mapToView(ev.pos()))
+        return ijk is not None and bool(handler(self._view, ijk, phase))
 
     def _window_level_drag(self, ev) -> None:
         state = self._view.state
@@ -141,6 +160,9 @@ class SliceView(pg.GraphicsView):
         self.plane_layout: PlaneLayout | None = None
         self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
         self._latest_request_id = 0
+        #: ``handler(view, ijk, phase) -> bool`` offered plain left clicks ("click") and
+        #: drags ("start", "move", "finish") before they move the cursor (voxel editing)
+        self.edit_handler: Callable[[SliceView, tuple[int, int, int], str], bool] | None = None
         # resizes come in bursts while a window is laid out: read once, at the final size
         self._resize_timer = QtCore.QTimer(self, singleShot=True, interval=0)
         self._resize_timer.timeout.connect(self.refresh)
@@ -152,6 +174,7 @@ class SliceView(pg.GraphicsView):
         state.time_changed.connect(self._on_time_changed)
         state.window_changed.connect(self._on_window_changed)
         state.colormap_changed.connect(self._on_colormap_changed)
+        state.voxels_changed.connect(self.reload)
         self.set_lookup_table(None)
         if state.volume is not None:
             self._on_volume_changed(state.volume)
@@ -282,17 +305,29 @@ class SliceView(pg.GraphicsView):
         return True
 
     # -- gestures --------------------------------------------------------------------
-    def move_cursor_to(self, point: QtCore.QPointF) -> None:
-        """Put the cursor on the voxel under ``point`` (display mm), keeping the slice."""
+    def voxel_at(self, point: QtCore.QPointF) -> tuple[int, int, int] | None:
+        """The voxel ``ijk`` under ``point`` (display mm, clamped to the plane) on the
+        current slice; None before a volume is shown."""
         if self.plane_layout is None:
-            return
+            return None
         layout = self.plane_layout
         col = min(max(math.floor(point.x() / layout.col_spacing_mm), 0), layout.n_cols - 1)
         row = min(max(math.floor(point.y() / layout.row_spacing_mm), 0), layout.n_rows - 1)
         v_col, v_row = layout.display_to_voxel(col, row)
         ijk = list(self.state.cursor_ijk)
         ijk[layout.col_axis], ijk[layout.row_axis] = v_col, v_row
-        self.state.set_cursor(ijk)
+        return tuple(ijk)
+
+    def move_cursor_to(self, point: QtCore.QPointF) -> None:
+        """Put the cursor on the voxel under ``point`` (display mm), keeping the slice."""
+        ijk = self.voxel_at(point)
+        if ijk is not None:
+            self.state.set_cursor(ijk)
+
+    def reload(self) -> None:
+        """Read the shown planes again (their voxel values changed)."""
+        self._shown = None
+        self.refresh()
 
     def step_slice(self, n_steps: int) -> None:
         self.state.step_slice(self.plane, n_steps)

@@ -35,6 +35,8 @@ class ViewActions(QtCore.QObject):
         self.crosshair_colour = QtGui.QColor(*CROSSHAIR_COLOR)
         self.row_action = self._add("1\u00d73 &row", lambda: self.set_arrangement("row"))
         self.grid_action = self._add("2\u00d72 &grid", lambda: self.set_arrangement("grid"))
+        self.row_action.setToolTip("Axial, coronal and sagittal views side by side")
+        self.grid_action.setToolTip("The three views and an info pane (or time course) in a grid")
         group = QtWidgets.QActionGroup(self)
         for action in (self.row_action, self.grid_action):
             action.setCheckable(True)
@@ -48,10 +50,12 @@ class ViewActions(QtCore.QObject):
         self.crosshair_action.setChecked(True)
         self.crosshair_action.toggled.connect(self._apply_crosshair)
         self.colour_action = self._add("Crosshair c&olour\u2026", self.pick_crosshair_colour)
+        self.colour_action.setToolTip("Choose the colour and opacity of the crosshair")
         self.centre_action = self._add(
             "C&entre on cursor", self.ortho.centre_on_cursor, "Ctrl+Shift+C"
         )
         self.link_action = self._add("&Link zoom across views", None)
+        self.link_action.setToolTip("Zooming one view zooms the others about their cursor")
         self.link_action.setCheckable(True)
         self.link_action.setChecked(self.ortho.link_zoom)
         self.link_action.toggled.connect(self.ortho.set_link_zoom)

@@ -1,0 +1,165 @@
+"""GzipController: the index build in the background, the decompress offer, the cache."""
+
+from __future__ import annotations
+
+import threading
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from tests.qt.conftest import open_and_wait
+from volview.io import gzip_index
+from volview.io.decompress_cache import CACHE_ENV, CACHED_ACCESS
+from volview.io.gzip_index import gzip_proxy
+from volview.qt import gzip_controller
+from volview.qt.compat import QtCore, QtWidgets
+from volview.qt.gzip_controller import CHOICE_KEY
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Never the user's real cache."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache-root"))
+    monkeypatch.setattr(gzip_index, "STEP", 2**20)
+
+
+@pytest.fixture
+def gz_path(tmp_path):
+    rng = np.random.default_rng(3)
+    axes = np.meshgrid(*(np.linspace(-1, 1, n) for n in (64, 48, 256)), indexing="ij")
+    data = 1000 * np.exp(-3 * sum(a**2 for a in axes)) + rng.normal(0, 30, axes[0].shape)
+    path = tmp_path / "anatomy.nii.gz"
+    img = nib.Nifti1Image(data.clip(0).astype(np.int16), np.diag([1.0, 1.0, 1.0, 1.0]))
+    img.header.set_qform(img.affine, code=1)
+    nib.save(img, path)
+    return path
+
+
+@pytest.fixture
+def controller(qtbot, window, tmp_path):
+    """The window's own controller, with its cache in a temporary folder."""
+    window.gzip.cache_folder = tmp_path / "cache"
+    return window.gzip
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Hold the index build after its first progress report until ``gate.set()``."""
+    event = threading.Event()
+    real = gzip_controller.build_index
+
+    def held_build(path, expected, progress, cancelled):
+        progress(1, 2)
+        event.wait(timeout=30)
+        return real(path, expected, progress, cancelled)
+
+    monkeypatch.setattr(gzip_controller, "build_index", held_build)
+    yield event
+    event.set()
+
+
+def assert_same_pixels(state, path) -> None:
+    want = nib.load(path).get_fdata()
+    proxy = state.volume.image.proxy
+    for axis in range(3):
+        index = state.cursor_ijk[axis]
+        np.testing.assert_allclose(proxy.plane(axis, index), np.take(want, index, axis=axis))
+
+
+def test_index_builds_in_the_background_and_the_window_stays_responsive(
+    qtbot, window, controller, gz_path, gate
+):
+    open_and_wait(qtbot, window, gz_path)
+    qtbot.waitUntil(lambda: "(building index 50%)" in window.access_label.text())
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed (building index 50%)"
+    assert controller.progress_widget.isVisible()
+    window.state.set_cursor((10, 20, 30))  # the GUI thread is free while the worker waits
+    qtbot.waitUntil(lambda: "voxel [10, 20, 30]" in window.readout.text())
+    gate.set()
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"
+    assert not controller.progress_widget.isVisible()
+    points = list(gzip_proxy(window.state.volume.image.proxy).gzip_file().seek_points())
+    assert points[-1][0] > gzip_proxy(window.state.volume.image.proxy).stored_bytes - 2**22
+    assert_same_pixels(window.state, gz_path)
+
+
+def test_cancel_button_stops_the_build_and_the_image_still_reads(
+    qtbot, window, controller, gz_path, gate
+):
+    open_and_wait(qtbot, window, gz_path)
+    qtbot.waitUntil(lambda: "building index" in window.access_label.text())
+    qtbot.mouseClick(controller.cancel_button, QtCore.Qt.LeftButton)
+    gate.set()
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"
+    assert_same_pixels(window.state, gz_path)
+
+
+def test_remembered_never_builds_the_index_without_asking(qtbot, window, controller, gz_path):
+    controller.large_bytes = 0
+    window.settings.setValue(CHOICE_KEY, "never")
+    open_and_wait(qtbot, window, gz_path)
+    assert controller.offer_box is None
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"
+
+
+def test_remembered_always_decompresses_to_the_cache_keeping_the_cursor(
+    qtbot, window, controller, gz_path
+):
+    controller.large_bytes = 0
+    window.settings.setValue(CHOICE_KEY, "always")
+    open_and_wait(qtbot, window, gz_path)
+    assert controller.offer_box is None
+    window.state.set_cursor((5, 6, 7))
+    window.state.set_window(10.0, 900.0)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert window.access_label.text() == f"NIfTI-1, {CACHED_ACCESS}"
+    assert window.state.volume.image.path == gz_path
+    assert window.state.cursor_ijk == (5, 6, 7) and window.state.window == (10.0, 900.0)
+    assert_same_pixels(window.state, gz_path)
+
+
+def answer_offer(qtbot, controller, button, remember: bool) -> None:
+    qtbot.waitUntil(lambda: controller.offer_box is not None and controller.offer_box.isVisible())
+    box = controller.offer_box
+    box.checkBox().setChecked(remember)
+    qtbot.mouseClick(box.button(button), QtCore.Qt.LeftButton)
+
+
+def test_offer_accepted_and_remembered_then_reused_from_the_cache(
+    qtbot, window, controller, gz_path
+):
+    controller.large_bytes = 0
+    open_and_wait(qtbot, window, gz_path)
+    answer_offer(qtbot, controller, QtWidgets.QMessageBox.Yes, remember=True)
+    qtbot.waitUntil(lambda: CACHED_ACCESS in window.access_label.text(), timeout=10000)
+    assert window.settings.value(CHOICE_KEY) == "always"
+    assert_same_pixels(window.state, gz_path)
+    entry = controller.cache().lookup(gz_path)
+    inode = entry.stat().st_ino
+    open_and_wait(qtbot, window, gz_path)  # opened again: straight from the copy
+    assert window.state.volume.image.proxy.access == CACHED_ACCESS
+    assert controller.task is None and entry.stat().st_ino == inode
+
+
+def test_offer_declined_without_remembering_asks_again(qtbot, window, controller, gz_path):
+    controller.large_bytes = 0
+    open_and_wait(qtbot, window, gz_path)
+    answer_offer(qtbot, controller, QtWidgets.QMessageBox.No, remember=False)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert window.settings.value(CHOICE_KEY, "ask") == "ask"
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"
+    open_and_wait(qtbot, window, gz_path)
+    answer_offer(qtbot, controller, QtWidgets.QMessageBox.No, remember=True)
+    assert window.settings.value(CHOICE_KEY) == "never"
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+
+
+def test_small_files_are_not_offered(qtbot, window, controller, gz_path):
+    open_and_wait(qtbot, window, gz_path)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    assert controller.offer_box is None
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"
