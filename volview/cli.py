@@ -23,12 +23,18 @@ LAYOUT_CHOICES = ("ortho", "grid", "axial", "coronal", "sagittal")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="volview",
-        description="View NIfTI, Analyze and MGH images as three linked slices. "
-        "Files are memory-mapped: only what is on screen is read.",
+        description="View NIfTI, Analyze, MGH, TIFF and raw images as three linked slices, "
+        "with TRX/TCK/TRK streamlines over them. Files are opened, not loaded: only what "
+        "is on screen is read.",
         epilog="Print or edit a header from scripts: "
         "volview header FILE [--json] [--set FIELD=VALUE ...] (see volview header --help).",
     )
-    parser.add_argument("files", nargs="*", help="images (.nii, .nii.gz, .hdr/.img, .mgz, .tif)")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        help="images (.nii, .nii.gz, .hdr/.img, .mgh/.mgz, .tif), tractograms (.trx, .tck, "
+        ".trk) or file:// URIs; the first image is the base, later ones overlays",
+    )
     parser.add_argument("--version", action="version", version=f"volview {__version__}")
     parser.add_argument(
         "--demo",
@@ -71,13 +77,20 @@ def add_raw_arguments(parser: argparse.ArgumentParser) -> None:
     raw.add_argument(
         "--raw-dtype", default="float32", help="uint8 int16 uint16 int32 float32 float64 ..."
     )
-    raw.add_argument("--raw-byte-order", choices=("little", "big"), default="little")
+    raw.add_argument(
+        "--raw-byte-order", choices=("little", "big"), default="little", help="default little"
+    )
     raw.add_argument("--raw-offset", type=int, default=0, metavar="BYTES", help="header bytes")
     raw.add_argument(
         "--raw-order", choices=("F", "C"), default="F", help="F: first axis fastest (NIfTI)"
     )
     raw.add_argument(
-        "--raw-voxel-size", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("X", "Y", "Z")
+        "--raw-voxel-size",
+        type=float,
+        nargs=3,
+        default=(1.0, 1.0, 1.0),
+        metavar=("X", "Y", "Z"),
+        help="voxel size in mm (default 1 1 1)",
     )
 
 

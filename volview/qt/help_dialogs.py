@@ -85,13 +85,7 @@ class ShortcutsDialog(QtWidgets.QDialog):
             header.setSectionResizeMode(column, mode)
         self.table.setWordWrap(True)
         self.table.setToolTip("Single keys (L, F, G, R) act while the pointer is over a view")
-        close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
-        close.button(QtWidgets.QDialogButtonBox.Close).setToolTip("Close this reference")
-        close.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(close)
-        self.resize(900, 600)
+        _lay_out(self, self.table, "Close this reference", (900, 600))
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
@@ -165,13 +159,7 @@ class AboutDialog(QtWidgets.QDialog):
         self.browser = QtWidgets.QTextBrowser()
         self.browser.setHtml(about_html())
         self.browser.setToolTip("Versions and licences of volview and what it is built on")
-        close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
-        close.button(QtWidgets.QDialogButtonBox.Close).setToolTip("Close this window")
-        close.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.browser)
-        layout.addWidget(close)
-        self.resize(640, 560)
+        _lay_out(self, self.browser, "Close this window", (640, 560))
 
 
 class HelpController(QtCore.QObject):
@@ -206,3 +194,14 @@ class HelpController(QtCore.QObject):
 
     def show_about(self) -> AboutDialog:
         return self._show(AboutDialog(self.window))
+
+
+def _lay_out(dialog: QtWidgets.QDialog, content, close_tip: str, size) -> None:
+    """``content`` above a Close button, at ``size`` (width, height)."""
+    close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
+    close.button(QtWidgets.QDialogButtonBox.Close).setToolTip(close_tip)
+    close.rejected.connect(dialog.reject)
+    layout = QtWidgets.QVBoxLayout(dialog)
+    layout.addWidget(content)
+    layout.addWidget(close)
+    dialog.resize(*size)
