@@ -119,11 +119,14 @@ class Session:
         self.opened.emit(volume)
         return volume
 
-    def _read_start(self, image: ImageFile, first_read):
+    def _read_start(self, image: ImageFile, first_read, cached: bool = True):
         """``(volume, first_read(volume))`` for an opened image: the first read of its
         voxels (a small sample). On failure the image is closed and a VolviewError
-        names the file."""
-        image = with_plane_cache(image, self.cache_budget_bytes)
+        names the file. ``cached``: read through the plane cache, whose budget is for
+        the base image (overlays read one plane-sized block each and go uncached, so
+        that the budget bounds the memory of all the images shown)."""
+        if cached:
+            image = with_plane_cache(image, self.cache_budget_bytes)
         try:
             volume = Volume.from_image(image, radiological=self.state.radiological)
             return volume, first_read(volume)
@@ -213,7 +216,7 @@ class Session:
             )
         image = open_image(path) if raw is None else open_raw(path, raw)
         _, layer = self._read_start(
-            image, lambda volume: ImageLayer.open(volume, intent_code(path))
+            image, lambda volume: ImageLayer.open(volume, intent_code(path)), cached=False
         )
         self.state.add_overlay(layer)
         return layer

@@ -64,7 +64,10 @@ class LayerController(QtCore.QObject):
         if self.state.volume is None:
             return
         paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
-            self.window, "Add overlay", "", f"{IMAGE_FILTER};;All files (*)"
+            self.window,
+            "Add overlay",
+            self.window.recent.last_folder(),
+            f"{IMAGE_FILTER};;All files (*)",
         )
         if paths:
             self.add_overlays(paths)

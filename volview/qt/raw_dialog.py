@@ -88,13 +88,18 @@ class RawDialog(QtWidgets.QDialog):
         for box in (self.dtype_box, self.byte_order_box, self.order_box):
             box.currentIndexChanged.connect(self._schedule)
 
+    def _last_folder(self) -> str:
+        """The folder files were last opened from (the window's recent list), or ""."""
+        recent = getattr(self.parent(), "recent", None)
+        return recent.last_folder() if recent is not None else ""
+
     @property
     def ok_button(self) -> QtWidgets.QPushButton:
         return self.buttons.button(QtWidgets.QDialogButtonBox.Ok)
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Raw volume", self.path_edit.text(), "All files (*)"
+            self, "Raw volume", self.path_edit.text() or self._last_folder(), "All files (*)"
         )
         if path:
             self.path_edit.setText(path)
