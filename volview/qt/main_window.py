@@ -116,7 +116,13 @@ class MainWindow(QtWidgets.QMainWindow):
             bar.addPermanentWidget(label)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        self._build_file_menu(self.menuBar().addMenu("&File"))
+        self._build_edit_menu(self.menuBar().addMenu("&Edit"))
+        self._build_view_menu(self.menuBar().addMenu("&View"))
+        self.menuBar().addMenu(self.data.menu)
+        self.help.fill_menu(self.menuBar().addMenu("&Help"))
+
+    def _build_file_menu(self, file_menu: QtWidgets.QMenu) -> None:
         self.open_action = self._action(
             file_menu,
             "&Open\u2026",
@@ -134,8 +140,9 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addAction(self.export.save_action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit, "Close volview")
+
+    def _build_edit_menu(self, edit_menu: QtWidgets.QMenu) -> None:
         header = self.header
-        edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([header.undo_action, header.redo_action, header.revert_action])
         edit_menu.addSeparator()
         edit_menu.addActions([header.qform_action, header.sform_action])
@@ -143,8 +150,9 @@ class MainWindow(QtWidgets.QMainWindow):
         edit_menu.addActions(self.edits.menu_actions)
         edit_menu.addSeparator()
         edit_menu.addActions([self.export.copy_action, self.preferences.action])
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(header.toggle_action)
+
+    def _build_view_menu(self, view_menu: QtWidgets.QMenu) -> None:
+        view_menu.addAction(self.header.toggle_action)
         view_menu.addAction(self.layers.toggle_action)
         view_menu.addAction(self.tracts.toggle_action)
         view_menu.addActions(self.time_series.view_actions)
@@ -152,19 +160,7 @@ class MainWindow(QtWidgets.QMainWindow):
             view_menu, "&Reset view", self.ortho_view.reset_views, "R", "Reset zoom and pan"
         )
         bind_shortcut(self.reset_action, self, self.ortho_view)
-        cmap_menu = view_menu.addMenu("&Colormap")
-        group = QtWidgets.QActionGroup(self)
-        self.colormap_actions = {}
-        for name in COLORMAPS:
-            tip = f"Show the image in the {LABELS[name].lower()} colormap"
-            action = self._action(cmap_menu, LABELS[name], self._colormap_setter(name), tip=tip)
-            action.setCheckable(True)
-            action.setChecked(name == self.state.colormap)
-            group.addAction(action)
-            self.colormap_actions[name] = action
-        self.state.colormap_changed.connect(
-            lambda name: self.colormap_actions[name].setChecked(True)
-        )
+        self._build_colormap_menu(view_menu.addMenu("&Colormap"))
         self.radiological_action = self._action(
             view_menu,
             "Radiological convention (patient right on screen left)",
@@ -177,8 +173,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view_actions = ViewActions(self, self.settings)
         view_menu.addSeparator()
         self.view_actions.fill_menu(view_menu)
-        self.menuBar().addMenu(self.data.menu)
-        self.help.fill_menu(self.menuBar().addMenu("&Help"))
+
+    def _build_colormap_menu(self, cmap_menu: QtWidgets.QMenu) -> None:
+        group = QtWidgets.QActionGroup(self)
+        self.colormap_actions = {}
+        for name in COLORMAPS:
+            tip = f"Show the image in the {LABELS[name].lower()} colormap"
+            action = self._action(cmap_menu, LABELS[name], self._colormap_setter(name), tip=tip)
+            action.setCheckable(True)
+            action.setChecked(name == self.state.colormap)
+            group.addAction(action)
+            self.colormap_actions[name] = action
+        self.state.colormap_changed.connect(
+            lambda name: self.colormap_actions[name].setChecked(True)
+        )
 
     def _size_docks_once(self, visible: bool) -> None:
         """The first time a panel opens, give it a panel's width, not half the window."""
