@@ -102,3 +102,31 @@ def test_voxel_value_outside_the_image_raises(tmp_path):
     for ijk, t in (((-1, 0, 0), 0), ((0, 4, 0), 0), ((0, 0, 0), 1)):
         with pytest.raises(IndexError, match="outside the image"):
             image.proxy.value(ijk, t)
+
+
+@pytest.mark.parametrize("block_planes", [1, 3, 100])
+@pytest.mark.parametrize(
+    "in_plane",
+    [(FULL, FULL), (slice(None, None, 2), slice(None, None, 3)), (slice(2, 7), slice(1, 10, 4))],
+)
+def test_compressed_side_planes_stream_in_axial_slabs(
+    tmp_path, monkeypatch, block_planes, in_plane
+):
+    """A sagittal/coronal plane of a .nii.gz is read as whole axial slabs (of any
+    size) and still equals nibabel, strided, cropped, scaled and at t > 0."""
+    import nibabel as nib
+
+    from volview.io import proxy as proxy_module
+
+    data = random_data((9, 11, 13, 3), "int16", seed=5)
+    path = write_nifti(tmp_path / "side.nii.gz", data, np.eye(4), slope_inter=(0.5, -2.0))
+    monkeypatch.setattr(proxy_module, "STREAM_BLOCK_BYTES", block_planes * 9 * 11 * 2)
+    want = nib.load(path).get_fdata()
+    image = open_image(path)
+    try:
+        for axis, index in ((0, 4), (1, 10)):
+            got = image.proxy.plane(axis, index, 2, in_plane)
+            expected = np.take(want[..., 2], index, axis=axis)[in_plane]
+            np.testing.assert_allclose(got, expected, rtol=1e-6)
+    finally:
+        image.close()
