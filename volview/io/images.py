@@ -327,7 +327,9 @@ def _make_proxy(path: Path, img, shape4) -> VolumeProxy:
         raise FileAccessError(describe(path, f"its voxel data file {data_path.name} is missing"))
     if data_path.name.lower().endswith(COMPRESSED_SUFFIXES):
         access = "gzip-indexed" if _compression.HAVE_INDEXED_GZIP else "gzip (sequential)"
-        return NibabelProxy(path, dataobj, shape4, access, data_path=data_path)
+        return NibabelProxy(
+            path, dataobj, shape4, access, data_path=data_path, stream_side_planes=True
+        )
     return _memmap_proxy(path, data_path, dataobj, shape4)
 
 

@@ -238,11 +238,15 @@ class NibabelProxy:
         shape: tuple[int, int, int, int],
         access: str,
         data_path: Path | None = None,
+        stream_side_planes: bool = False,
     ):
         self.path = Path(path)
         #: the file holding the voxels (the ``.img.gz`` of a pair; else ``path``)
         self.data_path = self.path if data_path is None else Path(data_path)
         self._dataobj = dataobj
+        #: read sagittal/coronal planes as axial slabs (a compressed stream, where a
+        #: read per row costs a seek each; not for data already in memory)
+        self.stream_side_planes = stream_side_planes
         # reads and the adoption of a gzip index come from several threads
         self._lock = threading.RLock()
         self._ndim = len(dataobj.shape)
@@ -277,7 +281,7 @@ class NibabelProxy:
         if 0 in out_shape:
             # _read drops the axes a 1-D/2-D file lacks, so it cannot return an empty crop
             return np.zeros(out_shape, dtype=np.float32)
-        if axis < 2 and self._ndim >= 3:
+        if self.stream_side_planes and axis < 2 and self._ndim >= 3:
             return self._streamed_plane(axis, index, t, in_plane, out_shape)
         data = self._read(slicer)
         return np.asarray(data.reshape(out_shape), dtype=np.float32)
