@@ -12,7 +12,8 @@ from nibabel.arrayproxy import ArrayProxy as NibabelArrayProxy
 from tests.factories import assert_planes_match, fdata4, random_data, write_nifti
 from volview.errors import UnsupportedFormatError
 from volview.io.in_memory import LAZY_ACCESS, image_from_array, image_from_nibabel
-from volview.io.proxy import ArrayProxy, MemmapProxy, NibabelProxy
+from volview.io.nibabel_proxy import NibabelProxy
+from volview.io.proxy import ArrayProxy, MemmapProxy
 
 AFFINE = np.array(
     [[-2.0, 0, 0, 40.0], [0, 1.5, 0, -30.0], [0, 0, 3.0, 12.0], [0, 0, 0, 1]], dtype=np.float64

@@ -116,11 +116,11 @@ def test_compressed_side_planes_stream_in_axial_slabs(
     size) and still equals nibabel, strided, cropped, scaled and at t > 0."""
     import nibabel as nib
 
-    from volview.io import proxy as proxy_module
+    from volview.io import nibabel_proxy
 
     data = random_data((9, 11, 13, 3), "int16", seed=5)
     path = write_nifti(tmp_path / "side.nii.gz", data, np.eye(4), slope_inter=(0.5, -2.0))
-    monkeypatch.setattr(proxy_module, "STREAM_BLOCK_BYTES", block_planes * 9 * 11 * 2)
+    monkeypatch.setattr(nibabel_proxy, "STREAM_BLOCK_BYTES", block_planes * 9 * 11 * 2)
     want = nib.load(path).get_fdata()
     image = open_image(path)
     try:

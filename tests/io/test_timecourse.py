@@ -19,7 +19,8 @@ from volview.core.timecourse import describe_volume, nearest_volume, time_axis
 from volview.core.volume import Volume
 from volview.errors import VolviewError
 from volview.io.images import open_image, with_header
-from volview.io.proxy import ArrayProxy, MemmapProxy, NibabelProxy, RescaledProxy
+from volview.io.nibabel_proxy import NibabelProxy
+from volview.io.proxy import ArrayProxy, MemmapProxy, RescaledProxy
 
 DATA = Path(data_path)
 SHAPE4 = (6, 5, 4, 11)

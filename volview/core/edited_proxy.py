@@ -16,12 +16,12 @@ import numpy as np
 
 from volview.core.voxel_edits import Storage, VoxelEdits
 from volview.io.images import ImageFile
+from volview.io.nibabel_proxy import NibabelProxy
 from volview.io.plane_cache import CachedProxy
 from volview.io.proxy import (
     FULL,
     ArrayProxy,
     MemmapProxy,
-    NibabelProxy,
     RescaledProxy,
     VolumeProxy,
 )

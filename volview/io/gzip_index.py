@@ -22,7 +22,8 @@ from pathlib import Path
 import indexed_gzip
 
 from volview.errors import CorruptFileError, ImageReadError, OpenCancelled, describe
-from volview.io.proxy import READ_ERRORS, NibabelProxy
+from volview.io.nibabel_proxy import NibabelProxy
+from volview.io.proxy import READ_ERRORS
 
 #: uncompressed bytes between two seek points: a plane read decompresses at most this
 #: much before its first byte (each point keeps a 32 KiB window: 8 KiB per MiB indexed)

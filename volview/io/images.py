@@ -29,10 +29,10 @@ from volview.errors import (
     VolviewError,
     describe,
 )
+from volview.io.nibabel_proxy import NibabelProxy
 from volview.io.proxy import (
     ArrayProxy,
     MemmapProxy,
-    NibabelProxy,
     RescaledProxy,
     VolumeProxy,
     file_size,

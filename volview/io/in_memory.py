@@ -37,7 +37,8 @@ from volview.io.images import (
     time_step,
     usable_geometry,
 )
-from volview.io.proxy import ArrayProxy, NibabelProxy, VolumeProxy
+from volview.io.nibabel_proxy import NibabelProxy
+from volview.io.proxy import ArrayProxy, VolumeProxy
 
 #: how planes of a lazily wrapped nibabel proxy are read, for the status bar
 LAZY_ACCESS = "read through nibabel"

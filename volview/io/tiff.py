@@ -31,8 +31,8 @@ from volview.io.proxy import (
     FULL,
     MemmapProxy,
     VolumeProxy,
-    _check_plane_args,
-    _check_voxel_args,
+    check_plane_args,
+    check_voxel_args,
     file_size,
 )
 
@@ -293,7 +293,7 @@ class TiffPageProxy:
     def plane(
         self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
     ) -> np.ndarray:
-        _check_plane_args(self.shape, axis, index, t)
+        check_plane_args(self.shape, axis, index, t)
         first, second = in_plane
         if axis == 2:
             return np.array(self.page(index, t)[second, first].T, dtype=np.float32)
@@ -306,11 +306,11 @@ class TiffPageProxy:
         return out
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
-        _check_voxel_args(self.shape, ijk, t)
+        check_voxel_args(self.shape, ijk, t)
         return float(self.page(ijk[2], t)[ijk[1], ijk[0]])
 
     def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
-        _check_voxel_args(self.shape, ijk, 0)
+        check_voxel_args(self.shape, ijk, 0)
         values = [self.page(ijk[2], t)[ijk[1], ijk[0]] for t in range(self.shape[3])]
         return np.array(values, dtype=np.float64)
 
