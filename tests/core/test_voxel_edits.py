@@ -151,3 +151,26 @@ def test_big_endian_stored_values_are_native_numbers():
     edits.set_voxel((0, 1, 2), -300.0)
     _, numbers = edits.stored_values()
     assert numbers.tolist() == [-300]
+
+
+def test_where_edits_may_be_saved(tmp_path):
+    """Save writes into an uncompressed file; a compressed one or data given in memory
+    only allows Save As, and says why."""
+    import nibabel as nib
+
+    from volview.core.edited_proxy import file_read_only_reason, in_place_reason
+    from volview.io.images import open_image
+    from volview.io.in_memory import image_from_array
+
+    data = np.zeros((4, 5, 6), np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "plain.nii")
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "packed.nii.gz")
+    plain, packed = open_image(tmp_path / "plain.nii"), open_image(tmp_path / "packed.nii.gz")
+    try:
+        assert in_place_reason(plain) is None and file_read_only_reason(plain) is None
+        assert "packed.nii.gz is read gzip" in in_place_reason(packed)
+        assert file_read_only_reason(packed) is None  # not a memory-mapped file
+        assert "given in memory" in in_place_reason(image_from_array(data))
+    finally:
+        plain.close()
+        packed.close()

@@ -2,7 +2,8 @@
 
 Owns: ``EditedProxy(inner, edits)``, ``storage_of(image)`` (the dtype and scaling a
 file stores its numbers in, for ``VoxelEdits``) and the walk through proxy wrappers
-(``proxy_chain``, ``base_proxy``, ``forget_cached_planes``).
+(``proxy_chain``, ``base_proxy``, ``forget_cached_planes``), and where the edits of an
+image may be saved (``file_read_only_reason``, ``in_place_reason``).
 
 Every read goes to ``inner`` first; the edited voxels that fall inside what was read
 (a plane, including a strided or cropped ``in_plane`` selection, one voxel, or one
@@ -25,6 +26,7 @@ from volview.io.proxy import (
     RescaledProxy,
     VolumeProxy,
 )
+from volview.io.voxel_save import read_only_reason
 
 
 class EditedProxy:
@@ -108,3 +110,22 @@ def storage_of(image: ImageFile) -> Storage:
     if isinstance(proxy, NibabelProxy | ArrayProxy):
         return Storage(proxy.stored_dtype, slope, inter)
     return Storage(np.dtype(np.float64), 1.0, 0.0)
+
+
+def file_read_only_reason(image: ImageFile) -> str | None:
+    """Why the memory-mapped file holding ``image``'s voxels may not be written
+    (None: it may, or the voxels are not a memory-mapped file)."""
+    proxy = base_proxy(image.proxy)
+    if not image.on_disk or not isinstance(proxy, MemmapProxy):
+        return None
+    return read_only_reason(proxy.path)
+
+
+def in_place_reason(image: ImageFile) -> str | None:
+    """Why Save cannot write the edits into ``image``'s file (then only Save As), or None."""
+    proxy = base_proxy(image.proxy)
+    if not image.on_disk:
+        return "this image was given in memory: use Save As"
+    if not isinstance(proxy, MemmapProxy):
+        return f"{image.path.name} is read {proxy.access}, not memory-mapped: use Save As"
+    return None

@@ -27,7 +27,9 @@ from pathlib import Path
 from volview.core.edited_proxy import (
     EditedProxy,
     base_proxy,
+    file_read_only_reason,
     forget_cached_planes,
+    in_place_reason,
     proxy_chain,
     storage_of,
 )
@@ -36,8 +38,7 @@ from volview.core.volume import Volume
 from volview.core.voxel_edits import VoxelEditError, VoxelEdits
 from volview.errors import SaveCancelled, VolviewError
 from volview.io.images import image_suffix
-from volview.io.proxy import MemmapProxy
-from volview.io.voxel_save import read_only_reason, save_array_as, save_file_as, save_in_place
+from volview.io.voxel_save import save_array_as, save_file_as, save_in_place
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 from volview.qt.header_dock import ask
 from volview.qt.tasks import error_text, run_with_progress
@@ -160,10 +161,10 @@ class EditController(QtCore.QObject):
         if volume is None:
             self.window.statusBar().showMessage("Open an image to edit its voxels", 5000)
             return False
-        read_only = self._read_only_reason(volume)
+        read_only = file_read_only_reason(volume.image)
         if read_only is not None and not self._offer_save_as(read_only):
             return False
-        self.in_place_reason = read_only or self._in_place_reason(volume)
+        self.in_place_reason = read_only or in_place_reason(volume.image)
         image = volume.image
         self.edits = VoxelEdits(image.path, image.shape, storage_of(image))
         self.edits.changed.connect(self._on_edits_changed)
@@ -182,25 +183,6 @@ class EditController(QtCore.QObject):
             Box.No,
         )
         return answer == Box.Yes
-
-    @staticmethod
-    def _read_only_reason(volume: Volume) -> str | None:
-        """Why the file holding the voxels may not be written (None: it may, or none)."""
-        proxy = base_proxy(volume.image.proxy)
-        if not volume.image.on_disk or not isinstance(proxy, MemmapProxy):
-            return None
-        return read_only_reason(proxy.path)
-
-    @staticmethod
-    def _in_place_reason(volume: Volume) -> str | None:
-        """Why Save cannot write into the file (then only Save As), or None."""
-        image = volume.image
-        proxy = base_proxy(image.proxy)
-        if not image.on_disk:
-            return "this image was given in memory: use Save As"
-        if not isinstance(proxy, MemmapProxy):
-            return f"{image.path.name} is read {proxy.access}, not memory-mapped: use Save As"
-        return None
 
     def _stop_editing(self, ask_first: bool) -> bool:
         if ask_first and not self.confirm_close():
