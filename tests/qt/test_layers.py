@@ -233,3 +233,21 @@ def test_a_label_overlay_leaves_the_window_to_the_base(qtbot, window, images):
     window.layers.panel.labels.setChecked(False)  # now it has a window of its own
     assert window.state.window_layer() is labels
     assert bar.title.text() == "labels.nii"
+
+
+def test_colour_bar_gradient_shows_the_selected_layers_colormap(qtbot, window, images):
+    from volview.qt.colormaps import lookup_table
+
+    base, overlay, _ = images
+    open_and_wait(qtbot, window, base, overlay)
+    (half,) = window.state.overlays
+    gradient = window.ortho_view.colour_bar.histogram.item.gradient
+
+    def shown() -> np.ndarray:
+        return gradient.getLookupTable(256, alpha=False)
+
+    np.testing.assert_allclose(shown(), lookup_table(half.style.colormap), atol=2)
+    window.state.set_active_overlay(None)
+    np.testing.assert_allclose(shown(), lookup_table(window.state.colormap), atol=2)
+    window.state.set_colormap("viridis")
+    np.testing.assert_allclose(shown(), lookup_table("viridis"), atol=2)

@@ -28,6 +28,7 @@ class ColourBar(QtWidgets.QWidget):
         self.state = state
         self.layer = None  # the ImageLayer shown, None for the base image
         self._watched = None  # the selected overlay, whose changes may switch the layer
+        self._gradient_name: str | None = None  # the colormap the gradient shows
         self.title = QtWidgets.QLabel()
         self.title.setAlignment(Qt.AlignCenter)
         self.title.setWordWrap(True)
@@ -104,9 +105,11 @@ class ColourBar(QtWidgets.QWidget):
     def _show_style(self) -> None:
         item = self.histogram.item
         name = self.state.colormap if self.layer is None else self.layer.style.colormap
-        with QtCore.QSignalBlocker(item):
-            item.gradient.setColorMap(colormap(name))
-            item.gradient.showTicks(False)  # a gradient is picked by name, not edited
+        if name != self._gradient_name:  # not on every window change of a drag
+            self._gradient_name = name
+            with QtCore.QSignalBlocker(item):
+                item.gradient.setColorMap(colormap(name))
+                item.gradient.showTicks(False)  # a gradient is picked by name, not edited
         lo, hi = self.state.active_window()
         if tuple(item.getLevels()) != (lo, hi):
             item.setLevels(lo, hi)
