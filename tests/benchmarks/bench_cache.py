@@ -28,7 +28,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (the --child process)
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.bench_cursor import SIZE, application, close_view, cursor_positions
+from tests.benchmarks.bench_cursor import (
+    application,
+    close_view,
+    cursor_positions,
+    open_view,
+)
 from tests.benchmarks.data import Workloads, warm_page_cache
 from tests.benchmarks.procmon import run_watched
 from tests.benchmarks.report import Report, Stats, fmt
@@ -39,25 +44,6 @@ MEMORY_SLACK_BYTES = 300e6
 BUDGET_MB = 1024
 KEY_REPEAT_S = 1 / 30
 STEPS = 100
-
-
-def open_view(app, path, budget_bytes: int):
-    """(state, ortho view) for ``path`` with a plane cache of ``budget_bytes`` (0: none)."""
-    from volview.core.state import ViewerState
-    from volview.qt.ortho_view import OrthoView
-    from volview.session import Session
-
-    state = ViewerState()
-    errors = Session(state, cache_budget_bytes=budget_bytes).open_paths([path])
-    if errors:
-        raise RuntimeError("; ".join(str(e) for e in errors))
-    view = OrthoView(state, show_histogram=False)
-    view.resize(*SIZE)
-    view.show()
-    app.processEvents()
-    view.reset_views()
-    app.processEvents()
-    return state, view
 
 
 # -- (a) memory under random moves, in a child process ------------------------------------

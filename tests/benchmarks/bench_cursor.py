@@ -44,14 +44,16 @@ def application():
     return make_application(headless=True)
 
 
-def open_view(app, path):
-    """(state, ortho view) for ``path``, laid out at SIZE and painted once."""
+def open_view(app, path, budget_bytes: int | None = None):
+    """(state, ortho view) for ``path``, laid out at SIZE and painted once; with
+    ``budget_bytes`` the session's plane-cache budget (0: no cache), else its default."""
     from volview.core.state import ViewerState
     from volview.qt.ortho_view import OrthoView
     from volview.session import Session
 
     state = ViewerState()
-    errors = Session(state).open_paths([path])
+    session = Session(state) if budget_bytes is None else Session(state, budget_bytes)
+    errors = session.open_paths([path])
     if errors:
         raise RuntimeError("; ".join(str(e) for e in errors))
     view = OrthoView(state, show_histogram=False)

@@ -49,6 +49,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -370,7 +371,9 @@ def child_gui(image: str, trx: str, started: float, depths: int, all_depths: int
     quiet_offscreen_messages()
     app = make_application(headless=True)
     state = ViewerState()
-    window = MainWindow(state, Session(state))
+    settings_file = Path(tempfile.mkdtemp(prefix="volview-bench-")) / "settings.ini"
+    settings = QtCore.QSettings(str(settings_file), QtCore.QSettings.IniFormat)  # not the user's
+    window = MainWindow(state, Session(state), settings=settings)
     window.show()
     app.processEvents()
     probe = LoopProbe(window, started)

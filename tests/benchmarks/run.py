@@ -30,6 +30,7 @@ Also runnable as ``python tests/benchmarks/run.py``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import subprocess
@@ -46,19 +47,21 @@ from tests.benchmarks.data import Workloads
 from tests.benchmarks.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = (
-    "import",
-    "launch",
-    "startup",
-    "cursor",
-    "planes",
-    "header",
-    "streamlines",
-    "trx",
-    "timecourse",
-    "gzip",
-    "cache",
-)
+#: group -> what its ``bench_<group>.run`` takes between the report and ``quick``
+RUNNERS = {
+    "import": (),
+    "launch": ("folder",),
+    "startup": ("workloads", "folder"),
+    "cursor": ("workloads",),
+    "planes": ("workloads",),
+    "header": ("folder",),
+    "streamlines": (),
+    "trx": ("workloads",),
+    "timecourse": ("folder",),
+    "gzip": ("folder",),
+    "cache": ("workloads",),
+}
+GROUPS = tuple(RUNNERS)
 #: Qt messages of the offscreen platform that say nothing about performance
 QT_NOISE = ("XDG_RUNTIME_DIR not set", "does not support propagateSizeHints")
 
@@ -116,44 +119,10 @@ def quiet_qt_noise() -> None:
 
 
 def run_group(name: str, report: Report, workloads: Workloads, folder: Path, quick: bool):
-    from tests.benchmarks import bench_cursor, bench_import, bench_planes, bench_startup
-
-    if name == "import":
-        bench_import.run(report, quick)
-    elif name == "launch":
-        from tests.benchmarks import bench_launch
-
-        bench_launch.run(report, folder, quick)
-    elif name == "startup":
-        bench_startup.run(report, workloads, folder, quick)
-    elif name == "cursor":
-        bench_cursor.run(report, workloads, quick)
-    elif name == "planes":
-        bench_planes.run(report, workloads, quick)
-    elif name == "header":
-        from tests.benchmarks import bench_header
-
-        bench_header.run(report, folder, quick)
-    elif name == "streamlines":
-        from tests.benchmarks import bench_streamlines
-
-        bench_streamlines.run(report, quick)
-    elif name == "trx":
-        from tests.benchmarks import bench_trx
-
-        bench_trx.run(report, workloads, quick)
-    elif name == "timecourse":
-        from tests.benchmarks import bench_timecourse
-
-        bench_timecourse.run(report, folder, quick)
-    elif name == "gzip":
-        from tests.benchmarks import bench_gzip
-
-        bench_gzip.run(report, folder, quick)
-    elif name == "cache":
-        from tests.benchmarks import bench_cache
-
-        bench_cache.run(report, workloads, quick)
+    """Run one group: ``tests.benchmarks.bench_<name>.run`` (imported only when run)."""
+    module = importlib.import_module(f"tests.benchmarks.bench_{name}")
+    given = {"workloads": workloads, "folder": folder}
+    module.run(report, *(given[what] for what in RUNNERS[name]), quick)
 
 
 def load_average() -> str:
