@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 
 from volview.core.state import ViewerState
@@ -117,6 +118,18 @@ def quiet_offscreen_messages() -> None:
     QtCore.qInstallMessageHandler(handler)
 
 
+def wait_for_planes(app, view, timeout_s: float = 3600.0) -> None:
+    """Process events until every shown view has its planes (a gzip file's are read
+    in the background, and arrive as queued signals)."""
+    from volview.qt.compat import QtCore
+
+    flags = QtCore.QEventLoop.AllEvents | QtCore.QEventLoop.WaitForMoreEvents
+    deadline = time.monotonic() + timeout_s
+    shown = [v for v in view.views.values() if v.isVisible()]
+    while not all(v.has_planes() for v in shown) and time.monotonic() < deadline:
+        app.processEvents(flags, 100)
+
+
 def render_screenshot(app, state: ViewerState, session: Session, options: LaunchOptions) -> int:
     """Render the views of ``options.paths`` to ``options.screenshot`` (a PNG)."""
     from volview.qt.export import render_widget
@@ -138,6 +151,7 @@ def render_screenshot(app, state: ViewerState, session: Session, options: Launch
     app.processEvents()
     view.reset_views()
     app.processEvents()
+    wait_for_planes(app, view)
     for slice_view in view.views.values():
         slice_view.tract_overlay.redraw()
     image = render_widget(view.views_panel)

@@ -56,7 +56,7 @@ def test_about_shows_versions_licences_and_the_demo_notice(qtbot, window):
     text = dialog.browser.toPlainText()
     assert f"volview {volview.__version__}" in text
     assert "Licence: MIT" in text
-    for name in ("numpy", "nibabel", "pyqtgraph", "indexed_gzip", "psygnal", "PyQt5"):
+    for name in ("numpy", "nibabel", "pyqtgraph", "rapidgzip", "psygnal", "PyQt5"):
         assert name in text
     assert QtCore.QT_VERSION_STR in text
     assert QtCore.PYQT_VERSION_STR in text

@@ -1,7 +1,8 @@
 """Slice extraction: an immutable ``SliceRequest`` becomes a ``SliceResult``.
 
 Owns: ``SliceRequest``, ``SliceResult``, ``extract_slice`` (a pure function of the
-proxy and the request) and ``plan_reads`` (which strided/cropped reads a view of a
+proxy and the request; ``wait=False`` returns None instead of waiting for a proxy
+without random access that offers ``plane_nowait``) and ``plan_reads`` (which strided/cropped reads a view of a
 given size and zoom needs).
 
 Coordinate spaces: requests name voxel ranges (``ijk`` slices along the plane's
@@ -56,12 +57,23 @@ def full_plane_request(layout: PlaneLayout, depth_index: int, t: int, step: int 
     )
 
 
-def extract_slice(proxy: VolumeProxy, request: SliceRequest) -> SliceResult:
-    """Read the requested plane region through the proxy and orient it for display."""
+def extract_slice(
+    proxy: VolumeProxy, request: SliceRequest, wait: bool = True
+) -> SliceResult | None:
+    """Read the requested plane region through the proxy and orient it for display.
+
+    ``wait=False``: when the proxy lacks random access and has ``plane_nowait`` (a
+    plane cache over a gzip stream), None while the plane is read in the background.
+    """
     layout = request.layout
     ranges = {layout.col_axis: request.col_range, layout.row_axis: request.row_range}
     in_plane = tuple(ranges[ax] for ax in sorted(ranges))
-    raw = proxy.plane(layout.depth_axis, request.depth_index, request.t, in_plane)
+    args = (layout.depth_axis, request.depth_index, request.t, in_plane)
+    nowait = getattr(proxy, "plane_nowait", None)
+    if wait or proxy.random_access or nowait is None:
+        raw = proxy.plane(*args)
+    elif (raw := nowait(*args)) is None:
+        return None
     pixels = np.ascontiguousarray(layout.orient(raw))
     return SliceResult(request.request_id, pixels, _rect_mm(request, pixels.shape))
 

@@ -121,11 +121,17 @@ def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
 
     Planes are taken along the last voxel axis (contiguous on disk). For a proxy
     without cheap random access (gzip) only the middle plane is read, so that
-    opening never decompresses the whole file.
+    opening never decompresses the whole file; a proxy that can read in the
+    background (``plane_nowait``) is first asked for the sagittal and coronal planes
+    through the centre too, which the views will want: one pass over the stream
+    reads all three.
     """
     proxy = volume.image.proxy
     ni, nj, nk = volume.shape
     n_planes = SAMPLE_PLANES if proxy.random_access else 1
+    if not proxy.random_access and hasattr(proxy, "plane_nowait"):
+        for axis in range(3):
+            proxy.plane_nowait(axis, volume.centre_ijk()[axis], t)
     if n_planes >= nk:
         ks = range(nk)
     else:

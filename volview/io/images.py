@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from nibabel import _compression
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
@@ -29,6 +28,7 @@ from volview.errors import (
     VolviewError,
     describe,
 )
+from volview.io.gzip_stream import is_gzip, open_gzip_stream
 from volview.io.nibabel_proxy import NibabelProxy
 from volview.io.proxy import (
     ArrayProxy,
@@ -326,11 +326,22 @@ def _make_proxy(path: Path, img, shape4) -> VolumeProxy:
     if not data_path.is_file():
         raise FileAccessError(describe(path, f"its voxel data file {data_path.name} is missing"))
     if data_path.name.lower().endswith(COMPRESSED_SUFFIXES):
-        access = "gzip-indexed" if _compression.HAVE_INDEXED_GZIP else "gzip (sequential)"
-        return NibabelProxy(
-            path, dataobj, shape4, access, data_path=data_path, stream_side_planes=True
-        )
+        return _compressed_proxy(path, data_path, dataobj, shape4)
     return _memmap_proxy(path, data_path, dataobj, shape4)
+
+
+def _compressed_proxy(path: Path, data_path: Path, dataobj, shape4) -> NibabelProxy:
+    """gzip through a self-indexing ``GzipStream``; bz2 and zstd through nibabel."""
+    stream = None
+    if is_gzip(data_path):
+        stream = open_gzip_stream(data_path)
+        spec = (dataobj.shape, dataobj.dtype, dataobj.offset, dataobj.slope, dataobj.inter)
+        order = getattr(dataobj, "order", "F")
+        dataobj = nib.arrayproxy.ArrayProxy(stream, spec, mmap=False, order=order)
+    access = "gzip-indexed" if stream is not None else "compressed (sequential)"
+    return NibabelProxy(
+        path, dataobj, shape4, access, data_path=data_path, stream_side_planes=True, stream=stream
+    )
 
 
 def _memmap_proxy(path: Path, data_path: Path, dataobj, shape4) -> MemmapProxy:

@@ -9,6 +9,14 @@ behind) so that the next step finds them ready; a newer request replaces the pen
 ones. Without random access (gzip) only planes of the last axis, contiguous in the
 stream, are read ahead. Planes handed out are copies: a caller cannot change what the cache holds.
 
+Without waiting: ``plane_nowait`` returns a cached plane or None, and then reads
+the plane on the worker thread (before any read ahead) and calls the listeners added
+with ``add_ready_listener`` when it is there (on the worker thread: a GUI marshals the
+call to its own). Requests arriving within ``COALESCE_S`` of each other are read
+together: a proxy with ``read_planes`` (gzip) reads a sagittal and a coronal plane in
+one pass over the stream. A newer request of the same kind (axis, volume, in-plane
+ranges) replaces an older one, and stops a pass that has not delivered it yet.
+
 Coordinate space: voxel indices, exactly as ``volview.io.proxy`` (planes of axis 0, 1
 or 2; in-plane ranges along the two other voxel axes in ascending order).
 
@@ -23,7 +31,9 @@ import contextlib
 import copy
 import dataclasses
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,6 +42,8 @@ from volview.io.proxy import FULL, ArrayProxy, RescaledProxy, VolumeProxy
 #: planes read ahead in the direction of motion, and behind it
 AHEAD = 3
 BEHIND = 1
+#: seconds the worker waits for more requests to read together (stream-only proxies)
+COALESCE_S = 0.02
 #: settings key and default of the cache budget (megabytes)
 BUDGET_KEY = "cache/budget_mb"
 DEFAULT_BUDGET_MB = 1024
@@ -55,6 +67,11 @@ class CachedProxy:
         self._read_lock = threading.Lock() if not inner.random_access else None
         self._inflight: dict[Key, threading.Event] = {}
         self._pending: list[tuple] = []  # (key, axis, index, t, in_plane) to prefetch
+        self._wanted: list[tuple] = []  # the same, asked for by plane_nowait
+        self._wanted_at = 0.0  # time.monotonic() of the last plane_nowait request
+        self._ready: dict[Key, np.ndarray | BaseException] = {}  # plane_nowait's results
+        self._awaited: set[Key] = set()  # keys plane_nowait returned None for
+        self._listeners: list[Callable[[], None]] = []
         self._last: dict[tuple, int] = {}  # (axis, t, in-plane key) -> last index read
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -77,12 +94,50 @@ class CachedProxy:
     def plane(
         self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
     ) -> np.ndarray:
+        if self._whole_planes(in_plane):
+            return np.array(self.plane(axis, index, t)[in_plane])
         key = self.key(axis, index, t, in_plane)
         cached = self._lookup(key)
         if cached is None:
             cached = self._read_and_store(key, axis, index, t, in_plane)
         self._note_motion(key, axis, index, t, in_plane)
         return np.array(cached)
+
+    def plane_nowait(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray | None:
+        """The plane if it is at hand; else None, and it is read in the background.
+
+        The listeners are called once it has been read (or has failed: the next call
+        raises the error).
+        """
+        if self._whole_planes(in_plane):
+            whole = self.plane_nowait(axis, index, t)
+            return None if whole is None else np.array(whole[in_plane])
+        key = self.key(axis, index, t, in_plane)
+        with self._lock:
+            found = self._ready.pop(key, None)
+            if found is None:
+                found = self._planes.get(key)
+            if found is None:
+                self._want((key, axis, index, t, in_plane))
+                return None
+            if key in self._planes:
+                self._planes.move_to_end(key)
+            self.hits += 1
+        if isinstance(found, BaseException):
+            raise found
+        self._note_motion(key, axis, index, t, in_plane)
+        return np.array(found)
+
+    def add_ready_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_ready_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         with self._guard():
@@ -114,6 +169,8 @@ class CachedProxy:
             self._planes.clear()
             self._bytes = 0
             self._pending.clear()
+            self._wanted.clear()
+            self._ready.clear()
             self._last.clear()
 
     def stop(self) -> None:
@@ -121,6 +178,7 @@ class CachedProxy:
         with self._lock:
             self._closed = True
             self._pending.clear()
+            self._wanted.clear()
             self._wake.notify_all()
             worker = self._worker
         if worker is not None and worker is not threading.current_thread():
@@ -131,7 +189,8 @@ class CachedProxy:
         """Wait until no prefetch is pending or running; False on timeout."""
         with self._lock:
             return self._wake.wait_for(
-                lambda: self._closed or not (self._pending or self._inflight), timeout
+                lambda: self._closed or not (self._pending or self._wanted or self._inflight),
+                timeout,
             )
 
     @property
@@ -171,9 +230,15 @@ class CachedProxy:
     def _guard(self):
         return self._read_lock if self._read_lock is not None else contextlib.nullcontext()
 
+    def _whole_planes(self, in_plane: tuple[slice, slice]) -> bool:
+        """A stream-only inner decompresses the whole plane for any part of it: cache
+        the whole plane, and later crops and strides come from memory."""
+        return not self.inner.random_access and tuple(in_plane) != (FULL, FULL)
+
     def _lookup(self, key: Key) -> np.ndarray | None:
-        """The cached plane (now most recent), waiting for a prefetch already reading it."""
+        """The cached plane (now most recent), waiting for a read already asked for."""
         with self._lock:
+            self._wake.wait_for(lambda: all(job[0] != key for job in self._wanted))
             event = self._inflight.get(key)
         if event is not None:
             event.wait()
@@ -225,31 +290,121 @@ class CachedProxy:
             self._worker = threading.Thread(target=self._work, name="volview-prefetch", daemon=True)
             self._worker.start()
 
-    def _next_job(self):
-        """The next plane to prefetch (marked in flight), or None when closing."""
+    def _want(self, job: tuple) -> None:
+        """Queue a plane_nowait read (lock held), replacing one of the same kind."""
+        if self._closed:
+            return
+        self._awaited.add(job[0])
+        if job[0] in self._inflight:
+            return  # a read ahead is reading it: its end resolves the wait
+        self._wanted = [old for old in self._wanted if _kind(old) != _kind(job)]
+        self._wanted.append(job)
+        self._wanted_at = time.monotonic()
+        self._start_worker()
+        self._wake.notify_all()
+
+    def _next_jobs(self) -> list[tuple] | None:
+        """The planes to read next (marked in flight): every plane asked for by
+        plane_nowait, else one plane to read ahead; None when closing."""
         with self._lock:
-            while True:
-                if self._closed:
-                    return None
-                while self._pending:
-                    job = self._pending.pop(0)
-                    if job[0] not in self._planes and job[0] not in self._inflight:
+            while not self._closed:
+                if self._wanted:
+                    wait = self._wanted_at + COALESCE_S - time.monotonic()
+                    if wait > 0 and not self.inner.random_access:
+                        self._wake.wait(wait)  # let the other views ask too
+                        continue
+                    jobs, self._wanted = self._wanted, []
+                else:
+                    jobs, self._pending = self._pending[:1], self._pending[1:]
+                jobs = [job for job in jobs if job[0] not in self._inflight]
+                if jobs:
+                    for job in jobs:
                         self._inflight[job[0]] = threading.Event()
-                        return job
-                self._wake.wait()
+                    return jobs
+                if not (self._wanted or self._pending):
+                    self._wake.wait()
+            return None
 
     def _work(self) -> None:  # the worker thread
-        while (job := self._next_job()) is not None:
-            key, axis, index, t, in_plane = job
+        while (jobs := self._next_jobs()) is not None:
+            jobs_by_key = {job[0]: job for job in jobs}
+            done: set[Key] = set()
+
+            def deliver(args, plane, jobs_by_key=jobs_by_key, done=done) -> None:
+                key = self.key(*args)
+                plane.flags.writeable = False
+                self._store(key, plane)
+                done.add(key)
+                self._finish(jobs_by_key[key], plane)
+
             try:
-                self._read_and_store(key, axis, index, t, in_plane)
-            except Exception:  # a failed read ahead: the foreground read reports it
-                pass
-            finally:
-                with self._lock:
-                    event = self._inflight.pop(key)
-                    self._wake.notify_all()  # wait_idle
-                event.set()
+                self._read_jobs(jobs, deliver, lambda jobs=jobs, done=done: self._stale(jobs, done))
+            except Exception as exc:  # reported to plane_nowait; a read ahead just fails
+                for job in jobs:
+                    if job[0] not in done:
+                        done.add(job[0])
+                        self._finish(job, exc)
+            for job in jobs:  # dropped for a newer request
+                if job[0] not in done:
+                    self._finish(job, None)
+
+    def _read_jobs(self, jobs, deliver, cancelled) -> None:
+        with self._lock:
+            known = [(job, self._planes.get(job[0])) for job in jobs]
+        jobs = [job for job, plane in known if plane is None]
+        for job, plane in known:
+            if plane is not None:  # read ahead meanwhile
+                deliver(job[1:], plane)
+        read_planes = getattr(self.inner, "read_planes", None)
+        if len(jobs) > 1 and read_planes is not None:
+            read_planes([job[1:] for job in jobs], deliver, cancelled)
+            return
+        for job in jobs:
+            if cancelled():
+                return
+            with self._guard():
+                plane = self.inner.plane(*job[1:])
+            deliver(job[1:], plane)
+
+    def _stale(self, jobs, done: set) -> bool:
+        """True when closing, or when a newer request waits (it replaces a plane of
+        its kind not yet read, and it goes before any read ahead)."""
+        with self._lock:
+            kinds = {_kind(job) for job in self._wanted}
+            return self._closed or any(
+                _kind(job) in kinds or job[0] not in self._awaited
+                for job in jobs
+                if job[0] not in done and kinds
+            )
+
+    def _finish(self, job: tuple, result) -> None:
+        """A read of ``job`` ended with a plane, an error or nothing (dropped)."""
+        key = job[0]
+        with self._lock:
+            event = self._inflight.pop(key, None)
+            awaited = key in self._awaited
+            if awaited and result is None:  # still wanted: read it next
+                if not self._closed and all(_kind(w) != _kind(job) for w in self._wanted):
+                    self._wanted.append(job)
+                awaited = False
+            elif awaited:
+                self._awaited.discard(key)
+                self._ready[key] = result
+            self._wake.notify_all()  # wait_idle, and the worker for a re-queued job
+            listeners = list(self._listeners) if awaited else []
+        if event is not None:
+            event.set()
+        for listener in listeners:
+            try:
+                listener()
+            except RuntimeError:  # its view is gone (a deleted Qt object)
+                self.remove_ready_listener(listener)
+
+
+def _kind(job: tuple) -> tuple:
+    """What a newer request replaces: the same axis, volume and in-plane ranges."""
+    key = job[0]
+    return (key[0], key[2], key[3])
 
 
 class UncachedView:

@@ -1,10 +1,10 @@
 """Gzipped images in the GUI: the seek index in the background, the decompress-once offer.
 
 Owns: ``GzipController(window, state, session, settings)``. When a ``.nii.gz`` (or
-any image read through indexed_gzip) opens, the first view comes from nibabel +
-indexed_gzip decompressing only up to the planes shown; the controller then
-builds the full seek index on a worker thread (a progress bar with a cancel
-button in the status bar, never a modal dialog) and hands it to the proxy.
+any image read through a ``GzipStream``) opens, the first view decompresses only
+up to the planes shown; the controller then reads the stream to its end on a
+worker thread, which completes its seek index (a progress bar with a cancel
+button in the status bar, never a modal dialog).
 
 For a large file (compressed size above ``LARGE_GZIP_BYTES``) it offers once to
 decompress it into the user cache and memory-map the copy (QSettings
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from volview.errors import OpenCancelled, VolviewError
 from volview.io.decompress_cache import DecompressCache, cacheable, open_cached
-from volview.io.gzip_index import adopt_index, build_index, gzip_proxy
+from volview.io.gzip_index import build_index, gzip_proxy
 from volview.io.images import ImageFile, open_image
 from volview.io.proxy import file_size
 from volview.qt.compat import QtCore, QtWidgets
@@ -170,12 +170,11 @@ class GzipController(QtCore.QObject):
     def start_index(self) -> None:
         """Build the current image's full gzip index in the background."""
         proxy = gzip_proxy(self.state.volume.image.proxy)
-        path, expected = proxy.data_path, proxy.stored_bytes
         self._start(
             proxy,
             "building index",
-            lambda progress, cancelled: build_index(path, expected, progress, cancelled),
-            lambda index: adopt_index(proxy, index),
+            lambda progress, cancelled: build_index(proxy, progress, cancelled),
+            lambda _none: None,
         )
 
     def start_decompress(self) -> None:

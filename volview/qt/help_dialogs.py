@@ -38,7 +38,7 @@ VIEW_GESTURES = (
 #: what the window does with dropped files
 DROP_GESTURE = ("Drop files", "open them; with Ctrl or Shift held, images are added as overlays")
 #: distribution names of the libraries the About dialog lists
-LIBRARIES = ("numpy", "nibabel", "pyqtgraph", "indexed_gzip", "psygnal", "PyQt5")
+LIBRARIES = ("numpy", "nibabel", "pyqtgraph", "rapidgzip", "psygnal", "PyQt5")
 
 
 def _clean(text: str) -> str:

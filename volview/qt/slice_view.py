@@ -131,6 +131,8 @@ class SliceView(pg.GraphicsView):
     zoomed = QtCore.Signal(float)
     #: a double click asks to show this view alone, or the whole layout again
     maximise_requested = QtCore.Signal()
+    #: a plane asked for in the background has been read (emitted from its thread)
+    plane_arrived = QtCore.Signal()
 
     def __init__(self, state: ViewerState, plane: Plane, parent=None) -> None:
         super().__init__(parent, background="k")
@@ -159,7 +161,14 @@ class SliceView(pg.GraphicsView):
         self.tract_overlay = TractOverlay(self)
         self.plane_layout: PlaneLayout | None = None
         self._shown: tuple[int, int, int] | None = None  # (depth, t, overview step)
-        self._latest_request_id = 0
+        self._latest_request_id: dict[pg.ImageItem, int] = {}
+        #: requests of each image item being read in the background (gzip)
+        self._waiting: dict[pg.ImageItem, SliceRequest] = {}
+        self._listened = None  # the proxy whose ready listener this view is
+        self.reading_label = self._make_label()
+        self.reading_label.setText("Reading\u2026")
+        self.reading_label.hide()
+        self.plane_arrived.connect(self._on_plane_arrived)
         #: ``handler(view, ijk, phase) -> bool`` offered plain left clicks ("click") and
         #: drags ("start", "move", "finish") before they move the cursor (voxel editing)
         self.edit_handler: Callable[[SliceView, tuple[int, int, int], str], bool] | None = None
@@ -192,6 +201,8 @@ class SliceView(pg.GraphicsView):
     # -- state -> view ---------------------------------------------------------------
     def _on_volume_changed(self, volume) -> None:
         self._shown = None
+        self._set_waiting(None, None)
+        self._listen(None if volume is None else volume.image.proxy)
         self.image_overlays.clear()
         if volume is None:
             self.plane_layout = None
@@ -245,7 +256,29 @@ class SliceView(pg.GraphicsView):
 
     def has_planes(self) -> bool:
         """True once the current slice has been read and shown."""
-        return self._shown is not None
+        return self._shown is not None and not self._waiting
+
+    def _listen(self, proxy) -> None:
+        """Be told when ``proxy`` (a plane cache) has read a plane in the background."""
+        if self._listened is not None:
+            self._listened.remove_ready_listener(self.plane_arrived.emit)
+        self._listened = proxy if hasattr(proxy, "add_ready_listener") else None
+        if self._listened is not None:
+            self._listened.add_ready_listener(self.plane_arrived.emit)
+
+    def _set_waiting(self, item: pg.ImageItem | None, request: SliceRequest | None) -> None:
+        if item is None:
+            self._waiting.clear()
+        elif request is None:
+            self._waiting.pop(item, None)
+        else:
+            self._waiting[item] = request
+        self.reading_label.setVisible(bool(self._waiting))
+
+    def _on_plane_arrived(self) -> None:
+        for item, request in list(self._waiting.items()):
+            if self._show(item, request) and item is self.detail_item:
+                self.detail_item.show()
 
     def refresh(self) -> None:
         """Re-read the planes if the slice, volume index or resolution changed.
@@ -277,6 +310,7 @@ class SliceView(pg.GraphicsView):
         ranges = detail_ranges(self.plane_layout, (x0, y0, x1 - x0, y1 - y0), *pixels)
         if ranges is None or ranges[0].step >= overview:
             self.detail_item.hide()
+            self._set_waiting(self.detail_item, None)
             self.image_overlays.hide_detail()
             return
         request = SliceRequest(self.plane_layout, depth, t, ranges[0], ranges[1])
@@ -284,11 +318,17 @@ class SliceView(pg.GraphicsView):
             self.detail_item.show()
 
     def _show(self, item: pg.ImageItem, request: SliceRequest) -> bool:
-        self._latest_request_id = request.request_id
+        """Read ``request`` and show it in ``item``; False if it failed, or is being
+        read in the background (``plane_arrived`` shows it then)."""
+        self._latest_request_id[item] = request.request_id
+        self._set_waiting(item, None)
         try:
-            result = extract_slice(self.state.volume.image.proxy, request)
+            result = extract_slice(self.state.volume.image.proxy, request, wait=False)
         except VolviewError as exc:
             self.read_failed.emit(str(exc))
+            return False
+        if result is None:
+            self._set_waiting(item, request)
             return False
         if not self._apply(item, result):
             return False
@@ -298,7 +338,7 @@ class SliceView(pg.GraphicsView):
         return True
 
     def _apply(self, item: pg.ImageItem, result: SliceResult) -> bool:
-        if result.request_id < self._latest_request_id:
+        if result.request_id < self._latest_request_id.get(item, 0):
             return False  # a newer request superseded this one
         item.setImage(result.pixels, autoLevels=False, levels=self.state.window)
         item.setRect(QtCore.QRectF(*result.rect_mm))
@@ -397,3 +437,5 @@ class SliceView(pg.GraphicsView):
         self.labels[1].setPos(w - right.width() - margin, (h - right.height()) / 2)
         self.labels[2].setPos((w - bottom.width()) / 2, h - bottom.height() - margin)
         self.labels[3].setPos((w - top.width()) / 2, margin)
+        reading = self.reading_label.boundingRect()
+        self.reading_label.setPos((w - reading.width()) / 2, (h - reading.height()) / 2)
