@@ -14,10 +14,10 @@ from volview.io.plane_cache import (
     AHEAD,
     CachedProxy,
     budget_bytes_from_mb,
-    uncached,
     with_plane_cache,
 )
 from volview.io.proxy import ArrayProxy, RescaledProxy
+from volview.io.uncached import uncached
 
 SHAPE = (6, 5, 40, 2)
 PLANE_BYTES = 6 * 5 * 4  # one axis-2 plane of float32

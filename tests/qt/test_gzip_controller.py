@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from tests.qt.conftest import open_and_wait
-from volview.io import gzip_index
+from volview.core.geometry import Plane
+from volview.io import gzip_index, nibabel_proxy
 from volview.io.decompress_cache import CACHE_ENV, CACHED_ACCESS
 from volview.io.gzip_index import gzip_proxy
+from volview.io.nibabel_proxy import NibabelProxy
 from volview.qt import gzip_controller
 from volview.qt.compat import QtCore, QtWidgets
 from volview.qt.gzip_controller import CHOICE_KEY
@@ -49,10 +51,10 @@ def gate(monkeypatch):
     event = threading.Event()
     real = gzip_controller.build_index
 
-    def held_build(path, expected, progress, cancelled):
+    def held_build(proxy, progress, cancelled):
         progress(1, 2)
         event.wait(timeout=30)
-        return real(path, expected, progress, cancelled)
+        return real(proxy, progress, cancelled)
 
     monkeypatch.setattr(gzip_controller, "build_index", held_build)
     yield event
@@ -80,8 +82,8 @@ def test_index_builds_in_the_background_and_the_window_stays_responsive(
     qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
     assert window.access_label.text() == "NIfTI-1, gzip-indexed"
     assert not controller.progress_widget.isVisible()
-    points = list(gzip_proxy(window.state.volume.image.proxy).gzip_file().seek_points())
-    assert points[-1][0] > gzip_proxy(window.state.volume.image.proxy).stored_bytes - 2**22
+    proxy = gzip_proxy(window.state.volume.image.proxy)
+    assert proxy.stream.frontier >= proxy.stored_bytes
     assert_same_pixels(window.state, gz_path)
 
 
@@ -163,3 +165,41 @@ def test_small_files_are_not_offered(qtbot, window, controller, gz_path):
     qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
     assert controller.offer_box is None
     assert window.access_label.text() == "NIfTI-1, gzip-indexed"
+
+
+def test_side_planes_arrive_in_the_background_while_the_window_answers(
+    qtbot, window, controller, gz_path, monkeypatch
+):
+    """The axial plane comes first; the sagittal and coronal planes need the whole
+    stream and arrive later, and meanwhile the window answers."""
+    controller.settings.setValue(CHOICE_KEY, "never")
+    monkeypatch.setattr(nibabel_proxy, "STREAM_BLOCK_BYTES", 64 * 48 * 2 * 16)  # 16 planes
+    gate = threading.Event()
+    real = NibabelProxy.read_planes
+
+    def held(self, jobs, deliver, cancelled=lambda: False):
+        def deliver_then_hold(job, plane):
+            deliver(job, plane)
+            if job[0] == 2:
+                gate.wait(timeout=30)
+
+        return real(self, jobs, deliver_then_hold, cancelled)
+
+    monkeypatch.setattr(NibabelProxy, "read_planes", held)
+    assert window.open_paths([gz_path]) == []
+    views = window.ortho_view.views
+    try:
+        qtbot.waitUntil(lambda: views[Plane.AXIAL].has_planes())
+        waiting = [views[Plane.SAGITTAL], views[Plane.CORONAL]]
+        assert all(v.reading_label.isVisible() and not v.has_planes() for v in waiting)
+        window.state.set_cursor((10, 20, window.state.cursor_ijk[2]))
+        qtbot.waitUntil(lambda: "voxel [10, 20," in window.readout.text())
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: all(view.has_planes() for view in views.values()), timeout=10000)
+    want = nib.load(gz_path).get_fdata()
+    for view in views.values():
+        layout, ijk = view.plane_layout, window.state.cursor_ijk
+        plane = np.take(want, ijk[layout.depth_axis], axis=layout.depth_axis)
+        np.testing.assert_allclose(view.overview_item.image, layout.orient(plane), rtol=1e-6)
+        assert not view.reading_label.isVisible()

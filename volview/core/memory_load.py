@@ -21,8 +21,9 @@ from volview.core.scans import Cancelled, Progress, ScanCancelled, never, no_pro
 from volview.core.volume import Volume
 from volview.errors import VolviewError, describe
 from volview.io.images import ImageFile
-from volview.io.plane_cache import CachedProxy, uncached
+from volview.io.plane_cache import CachedProxy
 from volview.io.proxy import ArrayProxy, VolumeProxy
+from volview.io.uncached import uncached
 
 #: RAM left free for the rest of the system after a load
 MARGIN_BYTES = 512 * 2**20

@@ -5,7 +5,7 @@ Each reads the image through its proxy plane by plane along the last voxel axis
 (contiguous on disk), for every volume ``t`` asked for, so memory stays at one plane
 whatever the file size; each calls ``progress(done, total)`` after every plane and
 stops with ``ScanCancelled`` as soon as ``cancelled()`` is true. Run them on a worker
-thread; pass ``plane_cache.uncached(proxy)`` so that a scan does not evict the planes
+thread; pass ``volview.io.uncached.uncached(proxy)`` so that a scan does not evict the planes
 the views show.
 
 Coordinate space: voxel indices ``ijk`` (the bounding box) and scaled data values

@@ -2,8 +2,8 @@
 
 Owns: ``SliceRequest``, ``SliceResult``, ``extract_slice`` (a pure function of the
 proxy and the request; ``wait=False`` returns None instead of waiting for a proxy
-without random access that offers ``plane_nowait``) and ``plan_reads`` (which strided/cropped reads a view of a
-given size and zoom needs).
+without random access that offers ``plane_nowait``) and ``plan_reads`` (which
+strided/cropped reads a view of a given size and zoom needs).
 
 Coordinate spaces: requests name voxel ranges (``ijk`` slices along the plane's
 column and row voxel axes); results are display-oriented ``pixels[row, col]`` with

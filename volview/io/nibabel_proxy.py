@@ -96,7 +96,8 @@ class NibabelProxy:
             return np.zeros(out_shape, dtype=np.float32)
         if self._streams(axis):
             found = []
-            self._stream_side_planes(t, [(axis, index, t, in_plane)], lambda _job, p: found.append(p))
+            job = (axis, index, t, in_plane)
+            self._stream_side_planes(t, [job], lambda _job, plane: found.append(plane))
             return found[0]
         data = self._read(slicer)
         return np.asarray(data.reshape(out_shape), dtype=np.float32)
@@ -200,7 +201,8 @@ class NibabelProxy:
                 while filled < slab.nbytes and (got := self.stream.readinto(view[filled:])):
                     filled += got
         except READ_ERRORS as exc:
-            raise ImageReadError(describe(self.path, f"could not read the voxel data ({exc})"))
+            problem = f"could not read the voxel data ({exc})"
+            raise ImageReadError(describe(self.path, problem)) from exc
         if filled < slab.nbytes:
             problem = "could not read the voxel data: the file is truncated (it ends early)"
             raise ImageReadError(describe(self.data_path, problem))

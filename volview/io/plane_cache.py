@@ -28,7 +28,6 @@ read of it (foreground, prefetch, ``bypass``) holds a second lock.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import threading
 import time
@@ -37,7 +36,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from volview.io.proxy import FULL, ArrayProxy, RescaledProxy, VolumeProxy
+from volview.io.proxy import FULL, ArrayProxy, VolumeProxy
+from volview.io.uncached import UncachedView
 
 #: planes read ahead in the direction of motion, and behind it
 AHEAD = 3
@@ -140,11 +140,11 @@ class CachedProxy:
                 self._listeners.remove(listener)
 
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
-        with self._guard():
+        with self.guard():
             return self.inner.value(ijk, t)
 
     def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
-        with self._guard():
+        with self.guard():
             return self.inner.series(ijk)
 
     def close(self) -> None:
@@ -227,7 +227,8 @@ class CachedProxy:
                 self._wake.notify_all()
 
     # -- internals -----------------------------------------------------------------------
-    def _guard(self):
+    def guard(self):
+        """The lock every read of ``inner`` holds (a no-op for random-access proxies)."""
         return self._read_lock if self._read_lock is not None else contextlib.nullcontext()
 
     def _whole_planes(self, in_plane: tuple[slice, slice]) -> bool:
@@ -252,7 +253,7 @@ class CachedProxy:
             return plane
 
     def _read_and_store(self, key: Key, axis, index, t, in_plane) -> np.ndarray:
-        with self._guard():
+        with self.guard():
             plane = self.inner.plane(axis, index, t, in_plane)
         plane.flags.writeable = False
         self._store(key, plane)
@@ -362,7 +363,7 @@ class CachedProxy:
         for job in jobs:
             if cancelled():
                 return
-            with self._guard():
+            with self.guard():
                 plane = self.inner.plane(*job[1:])
             deliver(job[1:], plane)
 
@@ -405,43 +406,6 @@ def _kind(job: tuple) -> tuple:
     """What a newer request replaces: the same axis, volume and in-plane ranges."""
     key = job[0]
     return (key[0], key[2], key[3])
-
-
-class UncachedView:
-    """Reads through a CachedProxy's inner proxy (under its lock), leaving the cache alone."""
-
-    def __init__(self, cached: CachedProxy) -> None:
-        self._cached = cached
-        self.shape = cached.shape
-        self.access = cached.access
-        self.random_access = cached.random_access
-
-    def plane(
-        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
-    ) -> np.ndarray:
-        with self._cached._guard():
-            return self._cached.inner.plane(axis, index, t, in_plane)
-
-    def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
-        return self._cached.value(ijk, t)
-
-    def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
-        return self._cached.series(ijk)
-
-    def close(self) -> None:
-        """Nothing to release: the CachedProxy owns the file."""
-
-
-def uncached(proxy: VolumeProxy) -> VolumeProxy:
-    """``proxy`` without its plane cache, for reads that must not evict viewed planes
-    (also under a header preview's ``RescaledProxy``)."""
-    if isinstance(proxy, CachedProxy):
-        return proxy.bypass()
-    if isinstance(proxy, RescaledProxy) and isinstance(proxy.base, CachedProxy):
-        view = copy.copy(proxy)
-        view.base = proxy.base.bypass()
-        return view
-    return proxy
 
 
 def budget_bytes_from_mb(value, default_mb: int = DEFAULT_BUDGET_MB) -> int:

@@ -30,7 +30,7 @@ from volview.core.memory_load import (
 )
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
-from volview.io.plane_cache import uncached
+from volview.io.uncached import uncached
 from volview.qt.compat import QtCore, QtWidgets, pg
 from volview.qt.tasks import BackgroundTask, error_text, run_with_progress
 
