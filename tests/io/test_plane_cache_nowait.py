@@ -139,7 +139,7 @@ def test_a_failed_background_read_is_raised_by_the_next_request(data):
         cache.plane_nowait(0, 1)
         cache.plane_nowait(1, 1)
         assert arrived.acquire(timeout=10) and arrived.acquire(timeout=10)
-        with pytest.raises(ImageReadError, match="brain.nii.gz: could not read"):
+        with pytest.raises(ImageReadError, match=r"brain\.nii\.gz: could not read"):
             cache.plane_nowait(0, 1)
         inner.fail = None  # the next request reads again
         assert cache.plane_nowait(0, 1) is None
