@@ -398,7 +398,7 @@ class CachedProxy:
         for listener in listeners:
             try:
                 listener()
-            except RuntimeError:  # its view is gone (a deleted Qt object)
+            except (RuntimeError, AttributeError):  # its view is gone (a deleted Qt object)
                 self.remove_ready_listener(listener)
 
 
