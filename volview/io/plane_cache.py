@@ -398,8 +398,8 @@ class CachedProxy:
         for listener in listeners:
             try:
                 listener()
-            except (RuntimeError, AttributeError):  # its view is gone (a deleted Qt object)
-                self.remove_ready_listener(listener)
+            except Exception:  # e.g. its view is gone (a deleted Qt object): never kill
+                self.remove_ready_listener(listener)  # the worker others wait on
 
 
 def _kind(job: tuple) -> tuple:
