@@ -19,12 +19,12 @@ from volview.io.proxy import RescaledProxy
 NIBABEL_GZ = ["standard.nii.gz", "example4d.nii.gz", "example_nifti2.nii.gz", "test.mgz"]
 
 
-def anatomy(shape, seed=0) -> np.ndarray:
+def anatomy(shape, seed=0, dtype=np.uint16) -> np.ndarray:
     """Smooth blob plus noise: compresses like an image, not like zeros."""
     rng = np.random.default_rng(seed)
     axes = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
     blob = 1000 * np.exp(-3 * sum(a**2 for a in axes))
-    return (blob + rng.normal(0, 30, shape)).clip(0).astype(np.uint16)
+    return (blob + rng.normal(0, 30, shape)).clip(0).astype(dtype)
 
 
 @pytest.fixture

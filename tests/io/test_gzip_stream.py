@@ -11,6 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from tests.io.test_gzip_index import anatomy
 from volview.errors import CorruptFileError, ImageReadError
 from volview.io import nibabel_proxy
 from volview.io.gzip_stream import open_gzip_stream
@@ -20,18 +21,13 @@ from volview.io.nibabel_proxy import NibabelProxy
 FULL = slice(None)
 
 
-def anatomy(shape, seed=0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    axes = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
-    blob = 1000 * np.exp(-3 * sum(a**2 for a in axes))
-    return (blob + rng.normal(0, 30, shape)).clip(0).astype(np.int16)
-
-
 @pytest.fixture
 def scaled_4d(tmp_path) -> Path:
     """int16 with a slope and intercept, two volumes, 64 x 48 x 200."""
     path = tmp_path / "scaled.nii.gz"
-    img = nib.Nifti1Image(np.stack([anatomy((64, 48, 200), s) for s in (1, 2)], -1), np.eye(4))
+    img = nib.Nifti1Image(
+        np.stack([anatomy((64, 48, 200), s, np.int16) for s in (1, 2)], -1), np.eye(4)
+    )
     img.header.set_slope_inter(0.5, -3.0)
     nib.save(img, path)
     return path
@@ -114,7 +110,7 @@ def test_a_cancelled_pass_delivers_nothing_more(scaled_4d, monkeypatch):
 
 def test_damaged_deflate_data_is_a_read_error_naming_the_file(tmp_path):
     path = tmp_path / "damaged.nii.gz"
-    nib.save(nib.Nifti1Image(anatomy((96, 96, 300)), np.eye(4)), path)
+    nib.save(nib.Nifti1Image(anatomy((96, 96, 300), dtype=np.int16), np.eye(4)), path)
     data = bytearray(path.read_bytes())
     late = len(data) * 3 // 4  # the header still reads; the voxels near the end do not
     data[late : late + 2000] = bytes(2000)

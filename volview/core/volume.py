@@ -130,8 +130,8 @@ def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
     ni, nj, nk = volume.shape
     n_planes = SAMPLE_PLANES if proxy.random_access else 1
     if not proxy.random_access and hasattr(proxy, "plane_nowait"):
-        for axis in range(3):
-            proxy.plane_nowait(axis, volume.centre_ijk()[axis], t)
+        for axis, index in enumerate(volume.centre_ijk()):
+            proxy.plane_nowait(axis, index, t)
     if n_planes >= nk:
         ks = range(nk)
     else:

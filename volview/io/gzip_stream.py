@@ -5,8 +5,7 @@ Owns: ``open_gzip_stream(path)``, a seekable binary file object over the
 zlib's speed here) and records a seek point at every chunk it decompresses, so the
 stream indexes itself as it is read: after one pass to the end every later read
 decompresses at most one chunk, on several threads. ``frontier`` is how far the
-stream has been decompressed (reads before it are cheap); ``indexed`` says the whole
-file has been.
+stream has been decompressed (reads before it are cheap).
 
 rapidgzip's worker threads must be joined before the interpreter shuts down or the
 process aborts; every stream opened here is closed at exit if its owner did not.
@@ -60,8 +59,6 @@ class GzipStream(io.RawIOBase):
         _open_streams.add(self)
         #: uncompressed bytes decompressed so far from the start (reads before are cheap)
         self.frontier = 0
-        #: True once the stream has been read to its end: every seek point is known
-        self.indexed = False
 
     def readable(self) -> bool:
         return True
@@ -77,17 +74,13 @@ class GzipStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         count = self._call(self._file.readinto, buffer)
-        self._advance(count == 0 and len(memoryview(buffer)) > 0)
+        self.frontier = max(self.frontier, self._file.tell())
         return count
 
     def read(self, size: int = -1) -> bytes:
         data = self._call(self._file.read, size)
-        self._advance(len(data) == 0 and size != 0)
-        return data
-
-    def _advance(self, at_end: bool) -> None:
         self.frontier = max(self.frontier, self._file.tell())
-        self.indexed = self.indexed or at_end or self._file.block_offsets_complete()
+        return data
 
     def _call(self, method, *args):
         try:

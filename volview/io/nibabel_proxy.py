@@ -132,10 +132,13 @@ class NibabelProxy:
         """An axial plane whose bytes the stream has decompressed already."""
         if job[0] != 2 or self.stream is None:
             return False
+        return self._axial_offset(job[1] + 1, job[2]) <= self.stream.frontier
+
+    def _axial_offset(self, k: int, t: int) -> int:
+        """Byte offset of axial plane ``k`` of volume ``t`` in the uncompressed stream."""
         ni, nj, nk = self.shape[:3]
         plane_bytes = ni * nj * self.stored_dtype.itemsize
-        end = int(self._dataobj.offset) + (job[2] * nk + job[1] + 1) * plane_bytes
-        return end <= self.stream.frontier
+        return int(self._dataobj.offset) + (t * nk + k) * plane_bytes
 
     def _stream_side_planes(self, t, jobs, deliver, cancelled=lambda: False) -> None:
         """Planes of volume ``t`` read as axial slabs, front to back (axial planes are
@@ -187,13 +190,12 @@ class NibabelProxy:
         slicing would copy them twice) and scaled part by part; otherwise nibabel
         reads and scales them.
         """
-        ni, nj, nk = self.shape[:3]
+        ni, nj = self.shape[:2]
         if self.stream is None or getattr(self._dataobj, "order", "F") != "F":
             slab = self._read((FULL, FULL, slice(first, last + 1), t))
             return slab.reshape(ni, nj, -1), lambda part: np.asarray(part, np.float32)
-        plane_bytes = ni * nj * self.stored_dtype.itemsize
         slab = np.empty(ni * nj * (last - first + 1), dtype=self._dataobj.dtype)
-        start = int(self._dataobj.offset) + (t * nk + first) * plane_bytes
+        start = self._axial_offset(first, t)
         view, filled = memoryview(slab).cast("B"), 0
         try:
             with self._lock:

@@ -1,8 +1,9 @@
 """CachedProxy: a byte-bounded LRU of recently read planes, and background prefetch.
 
 Owns: ``CachedProxy(inner, budget_bytes)``, a ``VolumeProxy`` that keeps the planes it
-has read (keyed by voxel axis, index, volume ``t`` and the in-plane ranges) until
-their total size would exceed the budget, least recently used first out. When reads
+has read (keyed by voxel axis, index, volume ``t`` and the in-plane ranges) in a
+``PlaneStore`` (``volview.io.plane_store``: byte-bounded, least recently used out
+first), and the reads on its worker thread. When reads
 of one axis step through consecutive indices, the cache itself notices the direction
 and asks its single daemon worker thread to read the next planes ahead (and one
 behind) so that the next step finds them ready; a newer request replaces the pending
@@ -31,11 +32,11 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
 
+from volview.io.plane_store import PlaneStore
 from volview.io.proxy import FULL, ArrayProxy, VolumeProxy
 from volview.io.uncached import UncachedView
 
@@ -60,8 +61,7 @@ class CachedProxy:
         self.shape = inner.shape
         self.budget_bytes = max(0, int(budget_bytes))
         self.prefetch_enabled = prefetch
-        self._planes: OrderedDict[Key, np.ndarray] = OrderedDict()
-        self._bytes = 0
+        self._planes = PlaneStore(self.budget_bytes)
         self._lock = threading.Lock()  # the cache, the queue and the motion record
         self._wake = threading.Condition(self._lock)
         self._read_lock = threading.Lock() if not inner.random_access else None
@@ -89,7 +89,7 @@ class CachedProxy:
 
     @property
     def cached_bytes(self) -> int:
-        return self._bytes
+        return self._planes.nbytes
 
     def plane(
         self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
@@ -122,8 +122,6 @@ class CachedProxy:
             if found is None:
                 self._want((key, axis, index, t, in_plane))
                 return None
-            if key in self._planes:
-                self._planes.move_to_end(key)
             self.hits += 1
         if isinstance(found, BaseException):
             raise found
@@ -167,7 +165,6 @@ class CachedProxy:
         """Forget every cached plane and every pending prefetch."""
         with self._lock:
             self._planes.clear()
-            self._bytes = 0
             self._pending.clear()
             self._wanted.clear()
             self._ready.clear()
@@ -246,7 +243,6 @@ class CachedProxy:
         with self._lock:
             plane = self._planes.get(key)
             if plane is not None:
-                self._planes.move_to_end(key)
                 self.hits += 1
             else:
                 self.misses += 1
@@ -260,18 +256,9 @@ class CachedProxy:
         return plane
 
     def _store(self, key: Key, plane: np.ndarray) -> None:
-        size = plane.nbytes
         with self._lock:
-            if size > self.budget_bytes or self._closed:
-                return
-            old = self._planes.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-            while self._planes and self._bytes + size > self.budget_bytes:
-                _, evicted = self._planes.popitem(last=False)
-                self._bytes -= evicted.nbytes
-            self._planes[key] = plane
-            self._bytes += size
+            if not self._closed:
+                self._planes.put(key, plane)
 
     def _note_motion(self, key: Key, axis: int, index: int, t: int, in_plane) -> None:
         """Prefetch when this read is one step from the previous read of the same kind."""
