@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -136,6 +137,30 @@ def test_corrupt_source_leaves_no_entry_and_names_the_file(cache, tmp_path):
     with pytest.raises(CorruptFileError, match=r"cut\.nii\.gz: cannot decompress"):
         cache.store(cut, uncompressed_size(good))
     assert leftovers(cache) == [] and cache.lookup(cut) is None
+
+
+def test_stream_shorter_than_its_header_is_refused(cache, tmp_path):
+    """A gzip stream that decodes cleanly but stops before the header's last voxel."""
+    good = write_gz(tmp_path / "good.nii.gz")
+    short = tmp_path / "short.nii.gz"
+    whole = gzip.decompress(good.read_bytes())
+    short.write_bytes(gzip.compress(whole[: len(whole) - 1000]))
+    with pytest.raises(
+        CorruptFileError, match=rf"short\.nii\.gz: .*ends after {len(whole) - 1000}"
+    ):
+        cache.store(short, uncompressed_size(good))
+    assert leftovers(cache) == [] and cache.lookup(short) is None
+
+
+def test_progress_counts_uncompressed_bytes_up_to_the_whole(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(decompress_cache, "CHUNK", 64 * 1024)
+    source = write_gz(tmp_path / "scan.nii.gz")
+    reports = []
+    store(cache, source, progress=lambda done, total: reports.append((done, total)))
+    expected = uncompressed_size(source)
+    assert reports[0] == (0, expected) and reports[-1] == (expected, expected)
+    assert len(reports) > expected // (64 * 1024)  # one report per chunk
+    assert [d for d, _ in reports] == sorted(d for d, _ in reports)
 
 
 def test_failed_write_leaves_no_temp_file(cache, tmp_path, monkeypatch):

@@ -10,7 +10,14 @@ import pytest
 
 from tests.factories import random_data, write_nifti
 from volview.io.images import open_image
-from volview.io.proxy import FULL, ArrayProxy, VolumeProxy, dense_span, plane_slicer
+from volview.io.proxy import (
+    FULL,
+    ArrayProxy,
+    MemmapProxy,
+    VolumeProxy,
+    dense_span,
+    plane_slicer,
+)
 
 PAGE = mmap.PAGESIZE
 
@@ -130,3 +137,45 @@ def test_compressed_side_planes_stream_in_axial_slabs(
             np.testing.assert_allclose(got, expected, rtol=1e-6)
     finally:
         image.close()
+
+
+def mapped_file_kib() -> int:
+    """Resident file-backed pages of this process (``RssFile``), in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    pytest.skip("no RssFile in /proc/self/status on this platform")
+
+
+def memmap_proxy(path: Path, resident_bytes: int) -> MemmapProxy:
+    """The memory map of an uncompressed NIfTI file, with a chosen resident limit."""
+    image = open_image(path)
+    proxy = image.proxy
+    kwargs = dict(offset=proxy.offset, slope=proxy.slope, inter=proxy.inter)
+    image.close()
+    return MemmapProxy(path, proxy.shape, proxy.dtype, **kwargs, resident_bytes=resident_bytes)
+
+
+@pytest.mark.parametrize(
+    ("axis", "in_plane"),
+    [(0, (FULL, FULL)), (1, (FULL, FULL)), (2, (FULL, FULL)), (0, (slice(3, None, 5), FULL))],
+)
+def test_a_map_over_its_resident_limit_unmaps_what_a_plane_read(tmp_path, axis, in_plane):
+    """A 32 MiB map read under a 1 MiB limit gives nibabel's values, in pieces, and
+    leaves none of the plane's pages mapped; without the limit they stay mapped."""
+    import nibabel as nib
+
+    data = random_data((256, 256, 256), "int16", seed=3)
+    path = write_nifti(tmp_path / "big.nii", data, np.eye(4), slope_inter=(2.0, -1.0))
+    expected = np.take(nib.load(path).get_fdata(), 100, axis=axis)[in_plane]
+    grown = {}
+    for limit in (2**20, 2**30):
+        proxy = memmap_proxy(path, limit)
+        before = mapped_file_kib()
+        got = proxy.plane(axis, 100, 0, in_plane)
+        grown[limit] = mapped_file_kib() - before
+        proxy.close()
+        np.testing.assert_array_equal(got, expected)
+    assert grown[2**20] < 2 * 1024  # at most a piece's pages, and they were dropped
+    if axis == 0:  # a sagittal plane of 512-byte rows needs every page of the file
+        assert grown[2**30] > 16 * 1024

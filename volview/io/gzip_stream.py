@@ -48,6 +48,10 @@ def open_gzip_stream(path: str | os.PathLike) -> GzipStream:
     return GzipStream(path)
 
 
+class DamagedStreamError(OSError):
+    """The compressed data cannot be decoded (corrupt or cut short)."""
+
+
 class GzipStream(io.RawIOBase):
     """The uncompressed bytes of a gzip file, seekable (see the module docstring)."""
 
@@ -86,7 +90,7 @@ class GzipStream(io.RawIOBase):
         try:
             return method(*args)
         except RuntimeError as exc:  # rapidgzip's decoding errors
-            raise OSError(f"the compressed data is damaged ({exc})") from exc
+            raise DamagedStreamError(f"the compressed data is damaged ({exc})") from exc
 
     def close(self) -> None:
         if not self.closed:
