@@ -2,7 +2,9 @@
 
 Owns: ``Session.open_paths(paths) -> list[VolviewError]``. It dispatches each path
 to the reader for its type, builds the Volume, computes the initial window from a
-small sample and hands the result to the ViewerState; a tractogram becomes a
+small sample and hands the result to the ViewerState (the GUI does not wait for
+the sample of an image read from a stream: ``settle_window`` sets the window once
+it has been read); a tractogram becomes a
 TractLayer whose spatial index is built in the image's voxel grid (``build_index``,
 which the GUI runs in the background). Errors never escape: each failed path becomes
 a ``VolviewError`` in the returned list for the caller to show.
@@ -23,7 +25,7 @@ from volview.core.layers import ImageLayer
 from volview.core.state import ViewerState
 from volview.core.streamline_index import StreamlineIndex
 from volview.core.tracts import TractLayer, grid_image, grid_note
-from volview.core.volume import Volume, auto_window
+from volview.core.volume import Volume, auto_window, auto_window_if_ready
 from volview.errors import ImageReadError, UnsupportedFormatError, VolviewError, describe
 from volview.io.header_file import read_header
 from volview.io.images import SUPPORTED_WORDS, ImageFile, is_image_path, open_image
@@ -34,6 +36,8 @@ from volview.io.tractogram import Tractogram, is_tractogram_path, open_tractogra
 
 OPEN_WORDS = f"{SUPPORTED_WORDS}, and tractograms (.trx, .tck, .trk)"
 DEFAULT_BUDGET = DEFAULT_BUDGET_MB * MB
+#: the window of an image whose sample is still being read (nothing is drawn yet)
+PROVISIONAL_WINDOW = (0.0, 1.0)
 
 
 def path_from_argument(arg: str | os.PathLike) -> Path:
@@ -59,6 +63,12 @@ class Session:
         #: opens an image file for ``open_path``; the GUI's gzip controller replaces
         #: it to read a ``.nii.gz`` from its decompressed copy when one is cached
         self.image_opener: Callable[[Path], ImageFile] = open_image
+        #: read the sample behind the initial window inside ``show_image`` (scripts,
+        #: --screenshot); the GUI turns this off: an image read from a stream then
+        #: shows at once, and ``settle_window`` sets its window once the sample is read
+        self.window_in_foreground = True
+        #: the window shown while the sample is read (None: no window is pending)
+        self.provisional_window: tuple[float, float] | None = None
 
     def open_paths(
         self,
@@ -114,10 +124,31 @@ class Session:
         Reads a small sample for the initial window; on failure the image is closed
         and a ``VolviewError`` raised.
         """
-        volume, window = self._read_start(image, auto_window)
-        self.state.set_volume(volume, window)
+        first_read = auto_window if self.window_in_foreground else auto_window_if_ready
+        volume, window = self._read_start(image, first_read)
+        self.provisional_window = PROVISIONAL_WINDOW if window is None else None
+        self.state.set_volume(volume, window or PROVISIONAL_WINDOW)
         self.opened.emit(volume)
         return volume
+
+    def settle_window(self) -> bool:
+        """Set the automatic window of the shown volume if it was opened before its
+        sample was read and the sample is now at hand (a window the user chose in the
+        meantime stays). True when no window is pending any more; a failed read ends
+        the wait too (the views report it)."""
+        volume, provisional = self.state.volume, self.provisional_window
+        if provisional is None or volume is None:
+            return True
+        try:
+            window = auto_window_if_ready(volume)
+        except (VolviewError, *READ_ERRORS):
+            window = provisional
+        if window is None:
+            return False
+        self.provisional_window = None
+        if self.state.window == provisional:
+            self.state.set_window(*window)
+        return True
 
     def _read_start(self, image: ImageFile, first_read, cached: bool = True):
         """``(volume, first_read(volume))`` for an opened image: the first read of its

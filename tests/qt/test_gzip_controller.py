@@ -10,6 +10,7 @@ import pytest
 
 from tests.qt.conftest import open_and_wait
 from volview.core.geometry import Plane
+from volview.core.state import ViewerState
 from volview.io import gzip_index, nibabel_proxy
 from volview.io.decompress_cache import CACHE_ENV, CACHED_ACCESS
 from volview.io.gzip_index import gzip_proxy
@@ -17,6 +18,7 @@ from volview.io.nibabel_proxy import NibabelProxy
 from volview.qt import gzip_controller
 from volview.qt.compat import QtCore, QtWidgets
 from volview.qt.gzip_controller import CHOICE_KEY
+from volview.session import Session
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +205,71 @@ def test_side_planes_arrive_in_the_background_while_the_window_answers(
         plane = np.take(want, ijk[layout.depth_axis], axis=layout.depth_axis)
         np.testing.assert_allclose(view.overview_item.image, layout.orient(plane), rtol=1e-6)
         assert not view.reading_label.isVisible()
+
+
+@pytest.fixture
+def held_pass(monkeypatch):
+    """Hold every background read of a gzip stream until ``held_pass.set()``."""
+    gate = threading.Event()
+    real = NibabelProxy.read_planes
+
+    def held(self, jobs, deliver, cancelled=lambda: False):
+        gate.wait(timeout=30)
+        return real(self, jobs, deliver, cancelled)
+
+    monkeypatch.setattr(NibabelProxy, "read_planes", held)
+    yield gate
+    gate.set()
+
+
+def test_opening_does_not_wait_for_the_sample_behind_the_window(
+    qtbot, window, controller, gz_path, held_pass
+):
+    """With the stream held, opening returns at once: the views say "Reading…", the
+    readout "reading…" and the histogram is empty; once released, the window is the
+    one a synchronous open computes and the readout is nibabel's value."""
+    controller.settings.setValue(CHOICE_KEY, "never")
+    assert window.open_paths([gz_path]) == []
+    state, views = window.state, window.ortho_view.views
+    assert "value reading\u2026" in window.readout.text()
+    assert window.session.provisional_window == state.window
+    qtbot.waitUntil(lambda: all(v.reading_label.isVisible() for v in views.values()))
+    assert not any(v.has_planes() for v in views.values())
+    histogram = window.ortho_view.colour_bar.histogram.item.plot
+    assert len(histogram.getData()[0]) == 0
+    held_pass.set()
+    qtbot.waitUntil(lambda: window.session.provisional_window is None, timeout=10000)
+    qtbot.waitUntil(lambda: all(v.has_planes() for v in views.values()), timeout=10000)
+    reference = Session(ViewerState())
+    reference.open_paths([gz_path])
+    assert state.window == pytest.approx(reference.state.window)
+    reference.state.volume.image.close()
+    centre = nib.load(gz_path).get_fdata()[state.cursor_ijk]
+    qtbot.waitUntil(lambda: f"value {centre:.6g}" in window.readout.text())
+    assert len(histogram.getData()[0]) > 0
+
+
+def test_a_window_set_while_the_sample_is_read_is_kept(
+    qtbot, window, controller, gz_path, held_pass
+):
+    controller.settings.setValue(CHOICE_KEY, "never")
+    assert window.open_paths([gz_path]) == []
+    window.state.set_window(10.0, 20.0)
+    held_pass.set()
+    qtbot.waitUntil(lambda: window.session.provisional_window is None, timeout=10000)
+    assert window.state.window == (10.0, 20.0)
+
+
+def test_a_stream_that_fails_before_the_sample_ends_the_wait_with_an_error(
+    qtbot, window, controller, gz_path, tmp_path
+):
+    """Cut inside the centre plane: the views report the file, the window stays usable."""
+    controller.settings.setValue(CHOICE_KEY, "never")
+    whole = gz_path.read_bytes()
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 5])
+    assert window.open_paths([cut]) == []
+    qtbot.waitUntil(lambda: window.session.provisional_window is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.error_dialog is not None, timeout=10000)
+    assert "cut.nii.gz" in window.error_dialog.text()
+    qtbot.waitUntil(lambda: "value unreadable" in window.readout.text(), timeout=10000)

@@ -22,6 +22,7 @@ from volview.core.colormap_names import COLORMAPS
 from volview.core.geometry import Plane
 from volview.core.volume import Volume
 from volview.errors import VolviewError
+from volview.io.proxy import READ_ERRORS
 
 if TYPE_CHECKING:
     from volview.core.layers import ImageLayer
@@ -138,11 +139,15 @@ class ViewerState:
         return self.volume.value(self.cursor_ijk, self.t)
 
     def cursor_value_text(self) -> str:
-        """The value under the cursor for a readout ("unreadable" if the read fails)."""
+        """The value under the cursor for a readout: "unreadable" if the read fails,
+        "reading…" while the voxel's plane is read in the background."""
+        if self.volume is None:
+            return ""
         try:
-            return f"{self.cursor_value():.6g}"
-        except VolviewError:
+            value = self.volume.value_if_ready(self.cursor_ijk, self.t)
+        except (VolviewError, *READ_ERRORS):
             return "unreadable"
+        return "reading\u2026" if value is None else f"{value:.6g}"
 
     # -- tractograms ------------------------------------------------------------------
     def add_tracts(self, layer: TractLayer) -> None:

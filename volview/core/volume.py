@@ -88,6 +88,16 @@ class Volume:
         """The strided sample of volume 0 (read once) behind the auto window and histogram."""
         return sample_values(self)
 
+    def sample_if_ready(self) -> np.ndarray | None:
+        """``intensity_sample`` if it can be had without waiting on a stream, else None
+        (it is then being read in the background; see ``sample_values``)."""
+        if "intensity_sample" not in self.__dict__:
+            sample = sample_values(self, wait=False)
+            if sample is None:
+                return None
+            self.__dict__["intensity_sample"] = sample
+        return self.intensity_sample
+
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.image.shape[:3]
@@ -104,6 +114,14 @@ class Volume:
         """Scaled value of one voxel (slope/intercept applied)."""
         return self.image.proxy.value(ijk, t)
 
+    def value_if_ready(self, ijk: tuple[int, int, int], t: int = 0) -> float | None:
+        """``value``, or None while an image read from a stream reads the voxel's plane
+        in the background (its proxy's ready listeners say when)."""
+        proxy = self.image.proxy
+        if hasattr(proxy, "value_nowait"):
+            return proxy.value_nowait(ijk, t)
+        return proxy.value(ijk, t)
+
     def time_course(self, ijk: tuple[int, int, int]) -> np.ndarray:
         """Scaled values of voxel ``ijk`` in every volume, float64 ``(n_volumes,)``.
 
@@ -116,7 +134,7 @@ class Volume:
         return tuple(n // 2 for n in self.shape)
 
 
-def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
+def sample_values(volume: Volume, t: int = 0, wait: bool = True) -> np.ndarray | None:
     """A strided sample of volume ``t`` of at most SAMPLE_PLANES * SAMPLE_SIDE^2 values.
 
     Planes are taken along the last voxel axis (contiguous on disk). For a proxy
@@ -124,12 +142,14 @@ def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
     opening never decompresses the whole file; a proxy that can read in the
     background (``plane_nowait``) is first asked for the sagittal and coronal planes
     through the centre too, which the views will want: one pass over the stream
-    reads all three.
+    reads all three. With ``wait=False`` such a proxy is not waited on: the result
+    is None until the middle plane has been read (its ready listeners say when).
     """
     proxy = volume.image.proxy
     ni, nj, nk = volume.shape
     n_planes = SAMPLE_PLANES if proxy.random_access else 1
-    if not proxy.random_access and hasattr(proxy, "plane_nowait"):
+    background = not proxy.random_access and hasattr(proxy, "plane_nowait")
+    if background:
         for axis, index in enumerate(volume.centre_ijk()):
             proxy.plane_nowait(axis, index, t)
     if n_planes >= nk:
@@ -141,8 +161,11 @@ def sample_values(volume: Volume, t: int = 0) -> np.ndarray:
         slice(0, ni, max(1, -(-ni // SAMPLE_SIDE))),
         slice(0, nj, max(1, -(-nj // SAMPLE_SIDE))),
     )
-    planes = [proxy.plane(2, int(k), t, in_plane).ravel() for k in dict.fromkeys(ks)]
-    return np.concatenate(planes)
+    read = proxy.plane if wait or not background else proxy.plane_nowait
+    planes = [read(2, int(k), t, in_plane) for k in dict.fromkeys(ks)]
+    if any(plane is None for plane in planes):
+        return None
+    return np.concatenate([plane.ravel() for plane in planes])
 
 
 def auto_window(volume: Volume, t: int = 0) -> tuple[float, float]:
@@ -150,6 +173,14 @@ def auto_window(volume: Volume, t: int = 0) -> tuple[float, float]:
     if volume.image.cal_range is not None:
         return volume.image.cal_range
     return robust_range(volume.intensity_sample if t == 0 else sample_values(volume, t))
+
+
+def auto_window_if_ready(volume: Volume) -> tuple[float, float] | None:
+    """``auto_window`` of volume 0, or None while its sample is read in the background."""
+    if volume.image.cal_range is not None:
+        return volume.image.cal_range
+    sample = volume.sample_if_ready()
+    return None if sample is None else robust_range(sample)
 
 
 def robust_range(values: np.ndarray) -> tuple[float, float]:

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from volview.io.plane_store import PlaneStore
-from volview.io.proxy import FULL, ArrayProxy, VolumeProxy
+from volview.io.proxy import FULL, ArrayProxy, VolumeProxy, check_voxel_args
 from volview.io.uncached import UncachedView
 
 #: planes read ahead in the direction of motion, and behind it
@@ -108,15 +108,17 @@ class CachedProxy:
     ) -> np.ndarray | None:
         """The plane if it is at hand; else None, and it is read in the background.
 
-        The listeners are called once it has been read (or has failed: the next call
-        raises the error).
+        The listeners are called once it has been read (or has failed: every later
+        call raises the error, until ``clear``).
         """
         if self._whole_planes(in_plane):
             whole = self.plane_nowait(axis, index, t)
             return None if whole is None else np.array(whole[in_plane])
         key = self.key(axis, index, t, in_plane)
         with self._lock:
-            found = self._ready.pop(key, None)
+            found = self._ready.get(key)
+            if found is not None and not isinstance(found, BaseException):
+                del self._ready[key]  # an error stays: asking again would only fail again
             if found is None:
                 found = self._planes.get(key)
             if found is None:
@@ -140,6 +142,16 @@ class CachedProxy:
     def value(self, ijk: tuple[int, int, int], t: int = 0) -> float:
         with self.guard():
             return self.inner.value(ijk, t)
+
+    def value_nowait(self, ijk: tuple[int, int, int], t: int = 0) -> float | None:
+        """``value``, except that a stream-only inner is not waited on: the voxel comes
+        from its cached axial plane, else None and that plane is read in the background
+        (the ready listeners say when). Float32 precision, like the planes."""
+        if self.inner.random_access:
+            return self.value(ijk, t)
+        check_voxel_args(self.shape, ijk, t)
+        plane = self.plane_nowait(2, ijk[2], t)
+        return None if plane is None else float(plane[ijk[0], ijk[1]])
 
     def series(self, ijk: tuple[int, int, int]) -> np.ndarray:
         with self.guard():
@@ -377,6 +389,8 @@ class CachedProxy:
                 awaited = False
             elif awaited:
                 self._awaited.discard(key)
+                if isinstance(result, BaseException):
+                    result = result.with_traceback(None)  # kept: hold no frames
                 self._ready[key] = result
             self._wake.notify_all()  # wait_idle, and the worker for a re-queued job
             listeners = list(self._listeners) if awaited else []

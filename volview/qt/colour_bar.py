@@ -15,6 +15,7 @@ import numpy as np
 from volview.core.colormap_names import COLORMAPS, LABELS
 from volview.core.state import ViewerState
 from volview.errors import VolviewError
+from volview.io.proxy import READ_ERRORS
 from volview.qt.colormaps import colormap
 from volview.qt.compat import QtCore, QtWidgets, pg
 
@@ -29,6 +30,7 @@ class ColourBar(QtWidgets.QWidget):
         self.layer = None  # the ImageLayer shown, None for the base image
         self._watched = None  # the selected overlay, whose changes may switch the layer
         self._gradient_name: str | None = None  # the colormap the gradient shows
+        self._histogram_pending = False  # its sample is being read in the background
         self.title = QtWidgets.QLabel()
         self.title.setAlignment(Qt.AlignCenter)
         self.title.setWordWrap(True)
@@ -88,8 +90,11 @@ class ColourBar(QtWidgets.QWidget):
             item.plot.setData([], [])
             return
         try:
-            values = volume.intensity_sample
-        except VolviewError:
+            values = volume.sample_if_ready()
+        except (VolviewError, *READ_ERRORS):
+            values = np.array([], dtype=np.float32)
+        self._histogram_pending = values is None
+        if values is None:  # read in the background: ``refresh_if_pending`` shows it
             values = np.array([], dtype=np.float32)
         values = values[np.isfinite(values)]
         lo, hi = self.state.active_window()
@@ -101,6 +106,11 @@ class ColourBar(QtWidgets.QWidget):
         else:
             item.plot.setData([], [])
         item.setHistogramRange(lo, hi)
+
+    def refresh_if_pending(self) -> None:
+        """Draw the histogram if its sample was still being read when last shown."""
+        if self._histogram_pending:
+            self._show_histogram(self.state.volume if self.layer is None else self.layer.volume)
 
     def _show_style(self) -> None:
         item = self.histogram.item

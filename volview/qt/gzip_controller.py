@@ -13,6 +13,11 @@ decompress it into the user cache and memory-map the copy (QSettings
 (``Session.image_opener``). ``access_text()`` / ``access_text_changed`` give the
 status bar's "format, how the image is read" text, progress included.
 
+It also sets the initial window of an image read from a stream: ``Session`` does
+not wait for the sample behind it in the GUI, so opening never blocks on
+decompression; the window follows when the plane cache reports the centre plane
+read (``Session.settle_window``).
+
 Coordinate space: none (files and bytes); the cursor and window are kept by
 ``Session.swap_image``.
 """
@@ -41,6 +46,8 @@ GB = 2**30
 class GzipController(QtCore.QObject):
     #: the status bar's access text changed ("NIfTI-1, gzip-indexed (building index 40%)")
     access_text_changed = QtCore.pyqtSignal(str)
+    #: (queued from the plane cache's worker) a plane was read: maybe the window's sample
+    plane_read = QtCore.pyqtSignal()
 
     def __init__(self, window, state, session, settings, cache_folder=None) -> None:
         super().__init__(window)
@@ -58,6 +65,10 @@ class GzipController(QtCore.QObject):
         self.offer_box: QtWidgets.QMessageBox | None = None
         self._build_progress_widgets()
         session.image_opener = self.open_image
+        session.window_in_foreground = False  # the window is set here, once its sample is read
+        self._sample_proxy = None  # the proxy whose planes may bring the window's sample
+        self._on_plane_read = self.plane_read.emit  # one bound method: added, then removed
+        self.plane_read.connect(self._settle_window, QtCore.Qt.QueuedConnection)
         session.opened.connect(self._on_opened)
         state.volume_changed.connect(self._on_volume_changed)
 
@@ -133,11 +144,31 @@ class GzipController(QtCore.QObject):
         self.start_index()
 
     def _on_volume_changed(self, volume) -> None:
+        if volume is None or volume.image.proxy is not self._sample_proxy:
+            self._watch_sample(volume)
         if self.task is not None and (
             volume is None or gzip_proxy(volume.image.proxy) is not self.task_proxy
         ):
             self.cancel()
         self._show_access()
+
+    # -- the initial window -----------------------------------------------------------
+    def _watch_sample(self, volume) -> None:
+        """Settle the window of ``volume`` when its sample has been read (at once if it
+        is at hand, or if nothing is pending)."""
+        if self._sample_proxy is not None:
+            self._sample_proxy.remove_ready_listener(self._on_plane_read)
+            self._sample_proxy = None
+        proxy = None if volume is None else volume.image.proxy
+        if self.session.provisional_window is not None and hasattr(proxy, "add_ready_listener"):
+            self._sample_proxy = proxy
+            proxy.add_ready_listener(self._on_plane_read)
+        self._settle_window()
+
+    def _settle_window(self) -> None:
+        if self.session.settle_window() and self._sample_proxy is not None:
+            self._sample_proxy.remove_ready_listener(self._on_plane_read)
+            self._sample_proxy = None
 
     # -- the offer -----------------------------------------------------------------
     def _offer_decompress(self, path: Path) -> None:

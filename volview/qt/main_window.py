@@ -96,6 +96,7 @@ class MainWindow(QtWidgets.QMainWindow):
         state.voxels_changed.connect(self._update_readout)
         for view in self.ortho_view.views.values():
             view.read_failed.connect(self.show_error_text)
+            view.plane_arrived.connect(self._update_readout)  # a value read in the background
         if sys.platform == "darwin":  # Finder's double-clicks arrive as FileOpen events
             QtWidgets.QApplication.instance().installEventFilter(self)
         self._on_volume_changed(state.volume)

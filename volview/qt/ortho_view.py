@@ -51,6 +51,7 @@ class OrthoView(QtWidgets.QWidget):
         for view in self.views.values():
             view.zoomed.connect(lambda factor, source=view: self._on_zoomed(source, factor))
             view.maximise_requested.connect(lambda plane=view.plane: self.toggle_maximised(plane))
+            view.plane_arrived.connect(self._on_plane_arrived)
         self._arrange()
         outer = QtWidgets.QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -58,6 +59,11 @@ class OrthoView(QtWidgets.QWidget):
         self.colour_bar = ColourBar(state)
         self.colour_bar.setVisible(show_histogram)
         outer.addWidget(self.colour_bar)
+
+    def _on_plane_arrived(self) -> None:
+        """A plane read in the background may hold the cursor's value or the sample."""
+        self.info_pane.refresh()
+        self.colour_bar.refresh_if_pending()
 
     def reset_views(self) -> None:
         for view in self.views.values():
