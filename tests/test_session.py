@@ -241,3 +241,34 @@ def test_new_volume_follows_the_display_convention(session, state, tmp_path):
     state.set_radiological(False)
     session.open_paths([write(tmp_path / "n.nii")])
     assert not state.volume.geometry.radiological
+
+
+@pytest.mark.parametrize("cal", [None, (-5.0, 50.0)])
+def test_a_stream_image_opens_without_waiting_and_its_window_settles_later(tmp_path, cal):
+    """``window_in_foreground = False`` (the GUI): a .nii.gz is shown with the
+    provisional window until its sample has been read in the background; then the
+    window is the one a waiting open computes. A calibrated range needs no sample."""
+    import threading
+
+    data = random_data((20, 18, 16), "int16", seed=9)
+    path = write_nifti(tmp_path / "s.nii.gz", data, np.eye(4), cal=cal)
+    waiting = Session(ViewerState())
+    waiting.open_paths([path])
+    session = Session(ViewerState())
+    session.window_in_foreground = False
+    assert session.open_paths([path]) == []
+    try:
+        if cal is not None:
+            assert session.provisional_window is None and session.state.window == cal
+            return
+        assert session.state.window == session.provisional_window
+        arrived = threading.Event()
+        session.state.volume.image.proxy.add_ready_listener(arrived.set)
+        while not session.settle_window():
+            assert arrived.wait(timeout=10)
+            arrived.clear()
+        assert session.provisional_window is None
+        assert session.state.window == pytest.approx(waiting.state.window)
+    finally:
+        session.state.volume.image.close()
+        waiting.state.volume.image.close()

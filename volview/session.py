@@ -4,10 +4,10 @@ Owns: ``Session.open_paths(paths) -> list[VolviewError]``. It dispatches each pa
 to the reader for its type, builds the Volume, computes the initial window from a
 small sample and hands the result to the ViewerState (the GUI does not wait for
 the sample of an image read from a stream: ``settle_window`` sets the window once
-it has been read); a tractogram becomes a
-TractLayer whose spatial index is built in the image's voxel grid (``build_index``,
-which the GUI runs in the background). Errors never escape: each failed path becomes
-a ``VolviewError`` in the returned list for the caller to show.
+it has been read); a tractogram becomes a TractLayer whose spatial index is built
+in the image's voxel grid (``build_index``, which the GUI runs in the background).
+Errors never escape: each failed path becomes a ``VolviewError`` in the returned
+list for the caller to show.
 """
 
 from __future__ import annotations

@@ -273,3 +273,28 @@ def test_a_stream_that_fails_before_the_sample_ends_the_wait_with_an_error(
     qtbot.waitUntil(lambda: window.error_dialog is not None, timeout=10000)
     assert "cut.nii.gz" in window.error_dialog.text()
     qtbot.waitUntil(lambda: "value unreadable" in window.readout.text(), timeout=10000)
+
+
+def test_the_index_build_waits_for_the_views_first_planes(
+    qtbot, window, controller, gz_path, held_pass, monkeypatch
+):
+    """Two readers of one stream would each decompress it: the build starts after the
+    views' pass, and then finds the stream already read to its end."""
+    controller.settings.setValue(CHOICE_KEY, "never")
+    started = []
+    real = gzip_controller.build_index
+    monkeypatch.setattr(
+        gzip_controller,
+        "build_index",
+        lambda proxy, *args: started.append(proxy.stream.frontier) or real(proxy, *args),
+    )
+    assert window.open_paths([gz_path]) == []
+    views = window.ortho_view.views.values()
+    qtbot.waitUntil(lambda: all(v.reading_label.isVisible() for v in views))
+    assert controller.task is None and started == []
+    held_pass.set()
+    qtbot.waitUntil(lambda: started != [], timeout=10000)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=10000)
+    proxy = gzip_proxy(window.state.volume.image.proxy)
+    assert started[0] >= proxy.stored_bytes  # the views' pass read (and indexed) it all
+    assert window.access_label.text() == "NIfTI-1, gzip-indexed"

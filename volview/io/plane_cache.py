@@ -203,6 +203,12 @@ class CachedProxy:
             )
 
     @property
+    def reads_asked_for(self) -> bool:
+        """Whether a plane asked for by ``plane_nowait`` is still to be handed over."""
+        with self._lock:
+            return bool(self._wanted or self._awaited)
+
+    @property
     def worker_alive(self) -> bool:
         return self._worker is not None and self._worker.is_alive()
 

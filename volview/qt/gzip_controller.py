@@ -13,10 +13,11 @@ decompress it into the user cache and memory-map the copy (QSettings
 (``Session.image_opener``). ``access_text()`` / ``access_text_changed`` give the
 status bar's "format, how the image is read" text, progress included.
 
-It also sets the initial window of an image read from a stream: ``Session`` does
-not wait for the sample behind it in the GUI, so opening never blocks on
-decompression; the window follows when the plane cache reports the centre plane
-read (``Session.settle_window``).
+It also follows the planes the views read from the stream in the background:
+``Session`` does not wait for the sample behind the initial window in the GUI, so
+opening never blocks on decompression, and the window follows when the centre plane
+has been read (``Session.settle_window``); the index build starts only once the
+views have their planes, since two readers of one stream would each decompress it.
 
 Coordinate space: none (files and bytes); the cursor and window are kept by
 ``Session.swap_image``.
@@ -66,9 +67,10 @@ class GzipController(QtCore.QObject):
         self._build_progress_widgets()
         session.image_opener = self.open_image
         session.window_in_foreground = False  # the window is set here, once its sample is read
-        self._sample_proxy = None  # the proxy whose planes may bring the window's sample
+        self._listened_proxy = None  # the stream-read proxy whose background reads we follow
         self._on_plane_read = self.plane_read.emit  # one bound method: added, then removed
-        self.plane_read.connect(self._settle_window, QtCore.Qt.QueuedConnection)
+        self.plane_read.connect(self._on_plane_read_here, QtCore.Qt.QueuedConnection)
+        self._index_waits = False  # the index build waits for the views' first planes
         session.opened.connect(self._on_opened)
         state.volume_changed.connect(self._on_volume_changed)
 
@@ -141,34 +143,44 @@ class GzipController(QtCore.QObject):
                 return
             if choice == "ask":
                 self._offer_decompress(path)
+        self._index_waits = True  # the views' pass over the stream goes first
+        self._start_index_when_quiet()
+
+    def _start_index_when_quiet(self) -> None:
+        """Start the index build once the views have their planes: two readers of one
+        stream would each decompress it (the views' pass also indexes what it reads)."""
+        proxy = self.state.volume.image.proxy if self.state.volume is not None else None
+        if not self._index_waits or getattr(proxy, "reads_asked_for", False):
+            return
+        self._index_waits = False
         self.start_index()
 
     def _on_volume_changed(self, volume) -> None:
-        if volume is None or volume.image.proxy is not self._sample_proxy:
-            self._watch_sample(volume)
+        if volume is None or volume.image.proxy is not self._listened_proxy:
+            self._index_waits = False
+            self._listen_to(volume)
         if self.task is not None and (
             volume is None or gzip_proxy(volume.image.proxy) is not self.task_proxy
         ):
             self.cancel()
         self._show_access()
 
-    # -- the initial window -----------------------------------------------------------
-    def _watch_sample(self, volume) -> None:
-        """Settle the window of ``volume`` when its sample has been read (at once if it
-        is at hand, or if nothing is pending)."""
-        if self._sample_proxy is not None:
-            self._sample_proxy.remove_ready_listener(self._on_plane_read)
-            self._sample_proxy = None
+    # -- the views' first planes: the initial window, then the index -----------------
+    def _listen_to(self, volume) -> None:
+        """Listen to the planes ``volume``'s views read in the background: they bring
+        the sample for the window, and their end lets the index build start."""
+        if self._listened_proxy is not None:
+            self._listened_proxy.remove_ready_listener(self._on_plane_read)
+            self._listened_proxy = None
         proxy = None if volume is None else volume.image.proxy
-        if self.session.provisional_window is not None and hasattr(proxy, "add_ready_listener"):
-            self._sample_proxy = proxy
+        if hasattr(proxy, "add_ready_listener") and gzip_proxy(proxy) is not None:
+            self._listened_proxy = proxy
             proxy.add_ready_listener(self._on_plane_read)
-        self._settle_window()
+        self.session.settle_window()
 
-    def _settle_window(self) -> None:
-        if self.session.settle_window() and self._sample_proxy is not None:
-            self._sample_proxy.remove_ready_listener(self._on_plane_read)
-            self._sample_proxy = None
+    def _on_plane_read_here(self) -> None:
+        self.session.settle_window()
+        self._start_index_when_quiet()
 
     # -- the offer -----------------------------------------------------------------
     def _offer_decompress(self, path: Path) -> None:
