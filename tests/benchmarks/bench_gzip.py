@@ -205,7 +205,7 @@ def gui_open(report: Report, path: Path) -> None:
         "main window: longest event-loop stall meanwhile",
         Stats.of([r[2] for r in runs]),
         "ms",
-        note="the index build starts too and shares the stream",
+        note="the index build follows once the planes are in",
     )
 
 
