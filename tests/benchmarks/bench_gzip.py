@@ -123,21 +123,31 @@ image.close()
 """
 
 
-def first_planes(report: Report, path: Path) -> None:
-    times = []
+def script_runs(report: Report, name: str, script: str, *args: str) -> list[list[float]] | None:
+    """Three fresh processes running ``script``: the numbers each printed last on its
+    last line; None (reported as failed) if one of them fails."""
+    runs = []
     for _ in range(3):
-        run = subprocess.run(
-            [sys.executable, "-c", FIRST_PLANES_SCRIPT, str(path)],
-            cwd=REPO,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        with tempfile.TemporaryDirectory() as folder:
+            run = subprocess.run(
+                [sys.executable, "-c", script, *args, folder],
+                cwd=REPO,
+                env=child_env(),
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
         if run.returncode != 0:
-            report.failed("first plane", run.stderr)
-            return
-        times.append([float(x) for x in run.stdout.split()])
+            report.failed(name, run.stderr)
+            return None
+        runs.append([float(x) for x in run.stdout.splitlines()[-1].split()])
+    return runs
+
+
+def first_planes(report: Report, path: Path) -> None:
+    times = script_runs(report, "first plane", FIRST_PLANES_SCRIPT, str(path))
+    if times is None:
+        return
     report.budget(
         "first plane (axial, fresh process)",
         Stats.of([t[0] for t in times]),
@@ -184,21 +194,9 @@ window.gzip.cancel(wait=True)
 def gui_open(report: Report, path: Path) -> None:
     """The main window opens the file (the GUI path: no wait on the stream) and keeps
     answering while the planes arrive: the longest gap between 10 ms timer ticks."""
-    runs = []
-    for _ in range(3):
-        with tempfile.TemporaryDirectory() as folder:
-            run = subprocess.run(
-                [sys.executable, "-c", GUI_OPEN_SCRIPT, str(path), folder],
-                cwd=REPO,
-                env=child_env(),
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-        if run.returncode != 0:
-            report.failed("main window open", run.stderr)
-            return
-        runs.append([float(x) for x in run.stdout.split()[-3:]])
+    runs = script_runs(report, "main window open", GUI_OPEN_SCRIPT, str(path))
+    if runs is None:
+        return
     report.info("main window: open_paths returns", Stats.of([r[0] for r in runs]), "ms")
     report.info("main window: 3 planes + window shown", Stats.of([r[1] for r in runs]), "s")
     report.info(

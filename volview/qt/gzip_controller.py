@@ -68,8 +68,8 @@ class GzipController(QtCore.QObject):
         session.image_opener = self.open_image
         session.window_in_foreground = False  # the window is set here, once its sample is read
         self._listened_proxy = None  # the stream-read proxy whose background reads we follow
-        self._on_plane_read = self.plane_read.emit  # one bound method: added, then removed
-        self.plane_read.connect(self._on_plane_read_here, QtCore.Qt.QueuedConnection)
+        self._emit_plane_read = self.plane_read.emit  # one bound method: added, then removed
+        self.plane_read.connect(self._on_plane_read, QtCore.Qt.QueuedConnection)
         self._index_waits = False  # the index build waits for the views' first planes
         session.opened.connect(self._on_opened)
         state.volume_changed.connect(self._on_volume_changed)
@@ -170,15 +170,15 @@ class GzipController(QtCore.QObject):
         """Listen to the planes ``volume``'s views read in the background: they bring
         the sample for the window, and their end lets the index build start."""
         if self._listened_proxy is not None:
-            self._listened_proxy.remove_ready_listener(self._on_plane_read)
+            self._listened_proxy.remove_ready_listener(self._emit_plane_read)
             self._listened_proxy = None
         proxy = None if volume is None else volume.image.proxy
         if hasattr(proxy, "add_ready_listener") and gzip_proxy(proxy) is not None:
             self._listened_proxy = proxy
-            proxy.add_ready_listener(self._on_plane_read)
+            proxy.add_ready_listener(self._emit_plane_read)
         self.session.settle_window()
 
-    def _on_plane_read_here(self) -> None:
+    def _on_plane_read(self) -> None:
         self.session.settle_window()
         self._start_index_when_quiet()
 
