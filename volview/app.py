@@ -16,6 +16,9 @@ import traceback
 from volview.core.state import ViewerState
 from volview.session import LaunchOptions, Session
 
+#: how often a headless render checks whether the views have their planes
+PLANES_POLL_MS = 20
+
 EXIT_OK, EXIT_ERROR = 0, 1
 
 
@@ -119,15 +122,28 @@ def quiet_offscreen_messages() -> None:
 
 
 def wait_for_planes(app, view, timeout_s: float = 3600.0) -> None:
-    """Process events until every shown view has its planes (a gzip file's are read
-    in the background, and arrive as queued signals)."""
+    """Run the event loop until every shown view has its planes (a gzip file's are
+    read in the background, and arrive as queued signals), or ``timeout_s`` passes.
+
+    The loop sleeps between checks: ``processEvents`` with a time limit polls, and a
+    polling main thread halves the speed of the decompressing threads on two cores.
+    """
     from volview.qt.compat import QtCore
 
-    flags = QtCore.QEventLoop.AllEvents | QtCore.QEventLoop.WaitForMoreEvents
-    deadline = time.monotonic() + timeout_s
     shown = [v for v in view.views.values() if v.isVisible()]
-    while not all(v.has_planes() for v in shown) and time.monotonic() < deadline:
-        app.processEvents(flags, 100)
+    loop = QtCore.QEventLoop()
+    deadline = time.monotonic() + timeout_s
+
+    def check() -> None:
+        if all(v.has_planes() for v in shown) or time.monotonic() >= deadline:
+            loop.quit()
+
+    timer = QtCore.QTimer()
+    timer.timeout.connect(check)
+    timer.start(PLANES_POLL_MS)
+    if not all(v.has_planes() for v in shown):
+        loop.exec_()
+    timer.stop()
 
 
 def render_screenshot(app, state: ViewerState, session: Session, options: LaunchOptions) -> int:
