@@ -260,14 +260,16 @@ def test_a_stream_image_opens_without_waiting_and_its_window_settles_later(tmp_p
     try:
         if cal is not None:
             assert session.provisional_window is None and session.state.window == cal
+            assert session.state.window_settled
             return
         assert session.state.window == session.provisional_window
+        assert not session.state.window_settled
         arrived = threading.Event()
         session.state.volume.image.proxy.add_ready_listener(arrived.set)
         while not session.settle_window():
             assert arrived.wait(timeout=10)
             arrived.clear()
-        assert session.provisional_window is None
+        assert session.provisional_window is None and session.state.window_settled
         assert session.state.window == pytest.approx(waiting.state.window)
     finally:
         session.state.volume.image.close()

@@ -127,7 +127,9 @@ class Session:
         first_read = auto_window if self.window_in_foreground else auto_window_if_ready
         volume, window = self._read_start(image, first_read)
         self.provisional_window = PROVISIONAL_WINDOW if window is None else None
-        self.state.set_volume(volume, window or PROVISIONAL_WINDOW)
+        self.state.set_volume(
+            volume, window or PROVISIONAL_WINDOW, window_settled=window is not None
+        )
         self.opened.emit(volume)
         return volume
 

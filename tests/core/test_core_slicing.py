@@ -45,8 +45,12 @@ def layout_for(perm, signs, plane, radiological=True, shape=SHAPE, zooms=ZOOMS):
 
 def check_placement(layout, request, shape) -> None:
     """Each pixel's block on screen is ``step`` voxels wide and holds the voxel it shows."""
-    proxy = ArrayProxy(index_volume(shape))
-    result = extract_slice(proxy, request)
+    assert_placed(layout, request, extract_slice(ArrayProxy(index_volume(shape)), request))
+
+
+def assert_placed(layout, request, result) -> None:
+    """``result`` (values from ``index_volume``) shows exactly the voxels of ``request``,
+    each in the block of ``step`` voxels where the display puts it."""
     x, y, width, height = result.rect_mm
     n_rows, n_cols = result.pixels.shape
     step_col, step_row = request.steps

@@ -167,6 +167,21 @@ def test_set_window_orders_bounds_and_emits_once_on_change(state):
     assert all(type(v) is float for v in state.window)
 
 
+def test_a_placeholder_window_is_settled_by_set_window_even_to_itself(state, make_volume):
+    """A volume shown before its sample is read has a placeholder window; the first
+    set_window settles it and is announced even when the values stay the same."""
+    windows = Recorder(state.window_changed)
+    assert state.window_settled
+    state.set_volume(make_volume(name="later.nii"), window=(0.0, 1.0), window_settled=False)
+    assert not state.window_settled and windows.calls == []
+    state.set_window(0.0, 1.0)
+    assert state.window_settled and windows.calls == [(0.0, 1.0)]
+    state.set_window(0.0, 1.0)
+    assert windows.calls == [(0.0, 1.0)]
+    state.set_volume(make_volume(name="now.nii"), window=(2.0, 3.0))
+    assert state.window_settled
+
+
 def test_set_window_never_empty(state):
     state.set_window(3.0, 3.0)
     lo, hi = state.window

@@ -23,7 +23,7 @@ class StreamProxy(CountingProxy):
         self.batches: list[list[tuple]] = []
         self.fail: Exception | None = None
 
-    def read_planes(self, jobs, deliver, cancelled=lambda: False):
+    def read_planes(self, jobs, deliver, cancelled=lambda: False, progress=None):
         self.batches.append([job[:3] for job in jobs])
         for job in jobs:
             if cancelled():

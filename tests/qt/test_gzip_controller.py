@@ -179,13 +179,13 @@ def test_side_planes_arrive_in_the_background_while_the_window_answers(
     gate = threading.Event()
     real = NibabelProxy.read_planes
 
-    def held(self, jobs, deliver, cancelled=lambda: False):
+    def held(self, jobs, deliver, cancelled=lambda: False, progress=None):
         def deliver_then_hold(job, plane):
             deliver(job, plane)
             if job[0] == 2:
                 gate.wait(timeout=30)
 
-        return real(self, jobs, deliver_then_hold, cancelled)
+        return real(self, jobs, deliver_then_hold, cancelled, progress)
 
     monkeypatch.setattr(NibabelProxy, "read_planes", held)
     assert window.open_paths([gz_path]) == []
@@ -213,9 +213,9 @@ def held_pass(monkeypatch):
     gate = threading.Event()
     real = NibabelProxy.read_planes
 
-    def held(self, jobs, deliver, cancelled=lambda: False):
+    def held(self, jobs, deliver, cancelled=lambda: False, progress=None):
         gate.wait(timeout=30)
-        return real(self, jobs, deliver, cancelled)
+        return real(self, jobs, deliver, cancelled, progress)
 
     monkeypatch.setattr(NibabelProxy, "read_planes", held)
     yield gate

@@ -2,8 +2,9 @@
 
 Owns: ``SliceRequest``, ``SliceResult``, ``extract_slice`` (a pure function of the
 proxy and the request; ``wait=False`` returns None instead of waiting for a proxy
-without random access that offers ``plane_nowait``) and ``plan_reads`` (which
-strided/cropped reads a view of a given size and zoom needs).
+without random access that offers ``plane_nowait``), ``extract_partial`` (the part
+of such a plane read so far) and the read planning (``overview_step``,
+``detail_ranges``: which strided/cropped reads a view of a given size and zoom needs).
 
 Coordinate spaces: requests name voxel ranges (``ijk`` slices along the plane's
 column and row voxel axes); results are display-oriented ``pixels[row, col]`` with
@@ -66,9 +67,7 @@ def extract_slice(
     plane cache over a gzip stream), None while the plane is read in the background.
     """
     layout = request.layout
-    ranges = {layout.col_axis: request.col_range, layout.row_axis: request.row_range}
-    in_plane = tuple(ranges[ax] for ax in sorted(ranges))
-    args = (layout.depth_axis, request.depth_index, request.t, in_plane)
+    args = (layout.depth_axis, request.depth_index, request.t, _in_plane(request))
     nowait = getattr(proxy, "plane_nowait", None)
     if wait or proxy.random_access or nowait is None:
         raw = proxy.plane(*args)
@@ -76,6 +75,41 @@ def extract_slice(
         return None
     pixels = np.ascontiguousarray(layout.orient(raw))
     return SliceResult(request.request_id, pixels, _rect_mm(request, pixels.shape))
+
+
+def extract_partial(proxy: VolumeProxy, request: SliceRequest) -> tuple[SliceResult, float] | None:
+    """The part of the requested plane read so far, while a pass over a stream reads
+    it in the background (a proxy with ``partial_plane``), and the fraction of the
+    plane it covers; None if there is no such part.
+
+    The part holds the plane's first axial indices (voxel axis 2) and the result, with
+    the request's id, is placed where they lie: its ``rect_mm`` covers only them.
+    """
+    partial_plane = getattr(proxy, "partial_plane", None)
+    if partial_plane is None:
+        return None
+    layout = request.layout
+    raw = partial_plane(layout.depth_axis, request.depth_index, request.t, _in_plane(request))
+    if raw is None:
+        return None
+    # a part starts where the request starts, so its placement follows from its shape
+    pixels = np.ascontiguousarray(layout.orient(raw))
+    fraction = pixels.size / max(1, _n_samples(request))
+    return SliceResult(request.request_id, pixels, _rect_mm(request, pixels.shape)), fraction
+
+
+def _in_plane(request: SliceRequest) -> tuple[slice, slice]:
+    """The request's voxel ranges in the proxies' order (by voxel axis)."""
+    layout = request.layout
+    ranges = {layout.col_axis: request.col_range, layout.row_axis: request.row_range}
+    return tuple(ranges[ax] for ax in sorted(ranges))
+
+
+def _n_samples(request: SliceRequest) -> int:
+    layout = request.layout
+    cols = len(range(*request.col_range.indices(layout.n_cols)))
+    rows = len(range(*request.row_range.indices(layout.n_rows)))
+    return cols * rows
 
 
 def _axis_extent(rng: slice, n_samples: int, n_total: int, flip: bool) -> tuple[int, int]:

@@ -45,6 +45,9 @@ class ViewerState:
         self.cursor_ijk: tuple[int, int, int] = (0, 0, 0)
         self.t = 0
         self.window: tuple[float, float] = (0.0, 1.0)
+        #: False while ``window`` is a placeholder (the volume's sample is still being
+        #: read in the background); views then draw no partly read planes with it
+        self.window_settled = True
         self.colormap = "gray"
         self.radiological = True
         self.tracts: list[TractLayer] = []
@@ -52,8 +55,16 @@ class ViewerState:
         self.active_overlay: ImageLayer | None = None
 
     # -- volume --------------------------------------------------------------------
-    def set_volume(self, volume: Volume | None, window: tuple[float, float] | None = None) -> None:
-        """Show ``volume`` (replacing the current one) with the cursor at its centre."""
+    def set_volume(
+        self,
+        volume: Volume | None,
+        window: tuple[float, float] | None = None,
+        window_settled: bool = True,
+    ) -> None:
+        """Show ``volume`` (replacing the current one) with the cursor at its centre.
+
+        ``window_settled=False``: ``window`` is a placeholder until ``set_window``.
+        """
         old = self.volume
         self.volume = volume
         self.t = 0
@@ -61,6 +72,7 @@ class ViewerState:
             self.cursor_ijk = volume.centre_ijk()
             if window is not None:
                 self._store_window(*window)
+                self.window_settled = window_settled
         self.volume_changed.emit(volume)
         if (
             old is not None
@@ -227,7 +239,9 @@ class ViewerState:
 
     # -- display -------------------------------------------------------------------
     def set_window(self, lo: float, hi: float) -> None:
-        if self._store_window(lo, hi):
+        """Set the display window (this settles a placeholder, even to itself)."""
+        was_settled, self.window_settled = self.window_settled, True
+        if self._store_window(lo, hi) or not was_settled:
             self.window_changed.emit(*self.window)
 
     def _store_window(self, lo: float, hi: float) -> bool:

@@ -34,6 +34,9 @@ STREAM_BLOCK_BYTES = 8 * 2**20
 
 #: one plane read: (axis, index, t, in_plane)
 PlaneJob = tuple[int, int, int, tuple[slice, slice]]
+#: ``progress(job, values, n_read)``: a side plane being streamed has its first
+#: ``n_read`` columns (axial indices) read; ``values`` is the live buffer (copy it)
+Progress = Callable[[PlaneJob, np.ndarray, int], None]
 
 
 class NibabelProxy:
@@ -110,6 +113,7 @@ class NibabelProxy:
         jobs: Sequence[PlaneJob],
         deliver: Callable[[PlaneJob, np.ndarray], None],
         cancelled: Callable[[], bool] = lambda: False,
+        progress: Progress | None = None,
     ) -> None:
         """Read the planes ``jobs`` asks for, handing each to ``deliver`` when read.
 
@@ -118,6 +122,7 @@ class NibabelProxy:
         Other planes, and axial planes the stream has already decompressed past
         (cheap to read again), are read first, one read each. ``cancelled()`` is
         polled between slabs: when it says so, the planes not yet delivered are dropped.
+        ``progress`` is told after each slab how far each side plane has got.
         """
         side_ts = {job[2] for job in jobs if self._streams(job[0])}
         first = [job for job in jobs if job[2] not in side_ts or self._read_before(job)]
@@ -126,7 +131,7 @@ class NibabelProxy:
         for t in sorted(side_ts):
             if not cancelled():
                 together = [job for job in jobs if job[2] == t and job not in first]
-                self._stream_side_planes(t, together, deliver, cancelled)
+                self._stream_side_planes(t, together, deliver, cancelled, progress)
 
     def _read_before(self, job: PlaneJob) -> bool:
         """An axial plane whose bytes the stream has decompressed already."""
@@ -140,7 +145,7 @@ class NibabelProxy:
         plane_bytes = ni * nj * self.stored_dtype.itemsize
         return int(self._dataobj.offset) + (t * nk + k) * plane_bytes
 
-    def _stream_side_planes(self, t, jobs, deliver, cancelled=lambda: False) -> None:
+    def _stream_side_planes(self, t, jobs, deliver, cancelled=lambda: False, progress=None):
         """Planes of volume ``t`` read as axial slabs, front to back (axial planes are
         cut out of the slab that holds them).
 
@@ -181,6 +186,8 @@ class NibabelProxy:
                     out[:, inside] = scaled(part[rows][:, ks[inside] - first])
                     if ks[-1] <= last:
                         deliver(job, out)
+                    elif progress is not None:
+                        progress(job, out, int(np.searchsorted(ks, last, side="right")))
 
     def _slab(self, first: int, last: int, t: int):
         """Axial planes ``first..last`` of volume ``t``, (ni, nj, n), and the function

@@ -15,7 +15,8 @@ Without waiting: ``plane_nowait`` returns a cached plane or None, and then has t
 plane read on the worker thread (before any read ahead), which calls the listeners
 added with ``add_ready_listener`` when it is there (on the worker thread: a GUI
 marshals the call to its own). Requests close together are read together: a proxy
-with ``read_planes`` (gzip) reads a sagittal and a coronal plane in one pass.
+with ``read_planes`` (gzip) reads a sagittal and a coronal plane in one pass, and
+``partial_plane`` hands out the part of such a plane the pass has read so far.
 
 Coordinate space: voxel indices, exactly as ``volview.io.proxy`` (planes of axis 0, 1
 or 2; in-plane ranges along the two other voxel axes in ascending order).
@@ -34,7 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from volview.io.plane_reader import Deliver, PlaneReader
+from volview.io.plane_reader import Deliver, PlaneReader, Progress
 from volview.io.plane_store import PlaneStore
 from volview.io.proxy import FULL, ArrayProxy, VolumeProxy, check_voxel_args
 from volview.io.uncached import UncachedView
@@ -116,6 +117,29 @@ class CachedProxy:
         self.hits += 1
         self._note_motion(key, axis, index, t, in_plane)
         return np.array(found)
+
+    def partial_plane(
+        self, axis: int, index: int, t: int = 0, in_plane: tuple[slice, slice] = (FULL, FULL)
+    ) -> np.ndarray | None:
+        """While a pass over the stream reads this (sagittal or coronal) plane for
+        ``plane_nowait``: the part read so far, else None. That is the plane cropped
+        to ``in_plane``, but along the axial indices (voxel axis 2, its second
+        in-plane axis) only the first ones the pass has got past.
+
+        The listeners are called each time the part grows.
+        """
+        if axis == 2 or self.inner.random_access:
+            return None
+        found = self._reader.partial(self.key(axis, index, t, (FULL, FULL)))
+        if found is None:
+            return None
+        values, n_read = found  # the whole plane's axial indices 0 .. n_read - 1
+        rows, k_range = in_plane
+        start, stop, step = k_range.indices(self.shape[2])
+        read = slice(start, min(stop, n_read), step)
+        if len(range(read.start, read.stop, step)) == 0:
+            return None
+        return np.array(values[rows, read])
 
     def add_ready_listener(self, listener: Callable[[], None]) -> None:
         self._reader.add_listener(listener)
@@ -222,12 +246,12 @@ class CachedProxy:
         with self.guard():
             return self.inner.plane(*args)
 
-    def read_many(self, jobs: list[tuple], deliver: Deliver, cancelled) -> bool:
+    def read_many(self, jobs: list[tuple], deliver: Deliver, cancelled, progress: Progress) -> bool:
         """One pass for several planes, when the inner can (``read_planes``, gzip)."""
         read_planes = getattr(self.inner, "read_planes", None)
         if read_planes is None:
             return False
-        read_planes(jobs, deliver, cancelled)
+        read_planes(jobs, deliver, cancelled, progress=progress)
         return True
 
     # -- internals -----------------------------------------------------------------------

@@ -9,7 +9,9 @@ Owns: the two queues and the one daemon worker thread that serves them, for a
   of the same kind (axis, volume, in-plane ranges) replaces an older one, and stops a
   pass that has not delivered it yet. Once read, the result waits in ``take_ready``
   and the listeners (``add_listener``) are called on the worker thread; an error
-  stays there, so that asking again does not start another failing pass.
+  stays there, so that asking again does not start another failing pass. While a
+  pass streams a wanted plane, the part read so far is published every
+  ``PARTIAL_INTERVAL_S`` (``partial``) and the listeners are called then too.
 - ``read_ahead(jobs)``: planes next to the last one read; they go after any wanted
   plane, one at a time, and a newer list replaces the old one.
 
@@ -20,6 +22,7 @@ lock guards its planes, and is never taken while this one is held.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -29,9 +32,13 @@ import numpy as np
 
 #: seconds the worker waits for more requests to read together (stream-only proxies)
 COALESCE_S = 0.02
+#: seconds between two publications of a streamed plane's part read so far
+PARTIAL_INTERVAL_S = 0.25
 
 Key = tuple
 Deliver = Callable[[tuple, np.ndarray], None]
+#: ``progress(args, values, n_read)``: the first ``n_read`` columns of ``values`` are read
+Progress = Callable[[tuple, np.ndarray, int], None]
 
 
 class ReadTarget(Protocol):
@@ -45,7 +52,7 @@ class ReadTarget(Protocol):
 
     def read_one(self, args: tuple) -> np.ndarray: ...
 
-    def read_many(self, jobs: list[tuple], deliver: Deliver, cancelled) -> bool:
+    def read_many(self, jobs: list[tuple], deliver: Deliver, cancelled, progress: Progress) -> bool:
         """Read several planes in one pass; False if the target cannot."""
         ...
 
@@ -64,6 +71,7 @@ class PlaneReader:
         self._wanted_at = 0.0  # time.monotonic() of the last want()
         self._ready: dict[Key, np.ndarray | BaseException] = {}  # read for want()
         self._awaited: set[Key] = set()  # keys want() was called for, not yet ready
+        self._partial: dict[Key, tuple[np.ndarray, int]] = {}  # streamed, part read
         self._listeners: list[Callable[[], None]] = []
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -90,6 +98,12 @@ class PlaneReader:
             if found is not None and not isinstance(found, BaseException):
                 del self._ready[key]
             return found
+
+    def partial(self, key: Key) -> tuple[np.ndarray, int] | None:
+        """While a wanted plane is streamed: its columns read so far (a read-only
+        copy, ``(rows, n_read)``) and ``n_read``; else None."""
+        with self._lock:
+            return self._partial.get(key)
 
     def read_ahead(self, jobs: list[tuple]) -> None:
         """Read ``jobs`` when nothing is wanted; replaces the jobs not yet read."""
@@ -143,6 +157,7 @@ class PlaneReader:
             self._pending.clear()
             self._wanted.clear()
             self._ready.clear()
+            self._partial.clear()
 
     def stop(self) -> None:
         """Stop the worker and wait for it."""
@@ -197,7 +212,8 @@ class PlaneReader:
                 self._finish(jobs_by_key[key], plane)
 
             try:
-                self._read(jobs, deliver, lambda jobs=jobs, done=done: self._stale(jobs, done))
+                stale = functools.partial(self._stale, jobs, done)
+                self._read(jobs, deliver, stale, self._publisher())
             except Exception as exc:  # reported to want(); a read ahead just fails
                 for job in jobs:
                     if job[0] not in done:
@@ -207,18 +223,41 @@ class PlaneReader:
                 if job[0] not in done:
                     self._finish(job, None)
 
-    def _read(self, jobs: list[tuple], deliver: Deliver, cancelled) -> None:
+    def _read(self, jobs: list[tuple], deliver: Deliver, cancelled, progress: Progress) -> None:
         known = [(job, self.target.stored(job[0])) for job in jobs]
         jobs = [job for job, plane in known if plane is None]
         for job, plane in known:
             if plane is not None:  # read ahead meanwhile
                 deliver(job[1:], plane)
-        if len(jobs) > 1 and self.target.read_many([job[1:] for job in jobs], deliver, cancelled):
+        args = [job[1:] for job in jobs]
+        if len(jobs) > 1 and self.target.read_many(args, deliver, cancelled, progress):
             return
         for job in jobs:
             if cancelled():
                 return
             deliver(job[1:], self.target.read_one(job[1:]))
+
+    def _publisher(self) -> Progress:
+        """The ``progress`` of one pass: publishes a wanted plane's part read so far,
+        at most every ``PARTIAL_INTERVAL_S``, and tells the listeners."""
+        published_at: dict[Key, float] = {}
+        started = time.monotonic()
+
+        def progress(args: tuple, values: np.ndarray, n_read: int) -> None:
+            key, now = self.target.key(*args), time.monotonic()
+            if now - published_at.get(key, started) < PARTIAL_INTERVAL_S or n_read <= 0:
+                return
+            published_at[key] = now
+            part = np.array(values[:, :n_read])
+            part.flags.writeable = False
+            with self._lock:
+                if key not in self._awaited or self._closed:
+                    return
+                self._partial[key] = (part, n_read)
+                listeners = list(self._listeners)
+            self._tell(listeners)
+
+        return progress
 
     def _stale(self, jobs: list[tuple], done: set) -> bool:
         """True when closing, or when a newer request waits (it replaces a plane of
@@ -236,6 +275,7 @@ class PlaneReader:
         key = job[0]
         with self._lock:
             event = self._inflight.pop(key, None)
+            self._partial.pop(key, None)
             awaited = key in self._awaited
             if awaited and result is None:  # still wanted: read it next
                 if not self._closed and all(_kind(w) != _kind(job) for w in self._wanted):
@@ -250,6 +290,9 @@ class PlaneReader:
             listeners = list(self._listeners) if awaited else []
         if event is not None:
             event.set()
+        self._tell(listeners)
+
+    def _tell(self, listeners: list[Callable[[], None]]) -> None:
         for listener in listeners:
             try:
                 listener()

@@ -5,7 +5,9 @@ to the widget, a full-resolution detail image of the visible region when zoomed 
 the crosshair and the four orientation labels) and its keys (Up/Down, PageUp/PageDown
 step the slice, Shift: x10); the mouse gestures are ``SliceViewBox``'s
 (``volview.qt.slice_viewbox``). Planes that a proxy reads in the background (a gzip
-stream) show "Reading…" until the proxy's ready listener reports them.
+stream) show "Reading…" until the proxy's ready listener reports them; a sagittal or
+coronal plane streamed in one pass shows its rows read so far (and the percentage)
+meanwhile, once the window is no longer a placeholder.
 
 Coordinate space: the ViewBox shows display millimetres (see core.geometry): x grows
 right, y grows up, a voxel is ``col_spacing_mm`` x ``row_spacing_mm`` wide.
@@ -23,6 +25,7 @@ from volview.core.slicing import (
     SliceRequest,
     SliceResult,
     detail_ranges,
+    extract_partial,
     extract_slice,
     full_plane_request,
     overview_step,
@@ -39,6 +42,7 @@ Qt = QtCore.Qt
 CROSSHAIR_COLOR = (255, 204, 26, 190)  # yellow, ~75 % opaque: never mistaken for a fibre
 LABEL_COLOR = QtGui.QColor(255, 255, 255, 220)
 MIN_VIEW_PIXELS = 16  # below this the view is not laid out yet
+READING = "Reading\u2026"
 
 
 class SliceView(pg.GraphicsView):
@@ -84,7 +88,7 @@ class SliceView(pg.GraphicsView):
         self._waiting: dict[pg.ImageItem, SliceRequest] = {}
         self._listened = None  # the proxy whose ready listener this view is
         self.reading_label = self._make_label()
-        self.reading_label.setText("Reading\u2026")
+        self.reading_label.setText(READING)
         self.reading_label.hide()
         self.plane_arrived.connect(self._on_plane_arrived)
         #: ``handler(view, ijk, phase) -> bool`` offered plain left clicks ("click") and
@@ -150,6 +154,8 @@ class SliceView(pg.GraphicsView):
     def _on_window_changed(self, lo: float, hi: float) -> None:
         for item in (self.overview_item, self.detail_item):
             item.setLevels((lo, hi))
+        for item, request in list(self._waiting.items()):
+            self._show_partial(item, request)  # the window was a placeholder until now
 
     def _on_colormap_changed(self, name: str) -> None:
         self.set_lookup_table(lookup_table(name))
@@ -192,6 +198,8 @@ class SliceView(pg.GraphicsView):
         else:
             self._waiting[item] = request
         self.reading_label.setVisible(bool(self._waiting))
+        if not self._waiting:
+            self.reading_label.setText(READING)
 
     def _on_plane_arrived(self) -> None:
         for item, request in list(self._waiting.items()):
@@ -247,6 +255,7 @@ class SliceView(pg.GraphicsView):
             return False
         if result is None:
             self._set_waiting(item, request)
+            self._show_partial(item, request)
             return False
         if not self._apply(item, result):
             return False
@@ -254,6 +263,17 @@ class SliceView(pg.GraphicsView):
         kind = "detail" if item is self.detail_item else "overview"
         self.image_overlays.show(kind, request, result.rect_mm)
         return True
+
+    def _show_partial(self, item: pg.ImageItem, request: SliceRequest) -> None:
+        """Show the part of ``request`` read so far, while a pass over a compressed
+        stream reads it (rows appear as the pass goes), and say how far it is."""
+        found = extract_partial(self.state.volume.image.proxy, request)
+        if found is None:
+            return
+        result, fraction = found
+        self.reading_label.setText(f"{READING} {fraction:.0%}")
+        if self.state.window_settled and self._apply(item, result) and item is self.detail_item:
+            self.detail_item.show()
 
     def _apply(self, item: pg.ImageItem, result: SliceResult) -> bool:
         if result.request_id < self._latest_request_id.get(item, 0):
