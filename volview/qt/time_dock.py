@@ -12,105 +12,29 @@ For a 3-D image all of it is hidden and disabled.
 Coordinate spaces: ``state.t`` is 0-based; the spin box shows ``t + 1``; the plot's
 x axis is seconds when the header gives the time between volumes, else the 1-based
 volume number (``core.timecourse``). The time course comes from
-``Volume.time_course``: one voxel through all volumes, never whole volumes.
+``Volume.time_course``: one voxel through all volumes, never whole volumes (for a
+compressed file, read off the GUI thread by ``volview.qt.time_course_reader``); the
+plot widget is ``volview.qt.time_plot``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from volview.core.timecourse import describe_volume, nearest_volume, time_axis
+from volview.core.timecourse import describe_volume, time_axis
 from volview.errors import VolviewError
-from volview.qt.compat import QtCore, QtGui, QtWidgets, pg
+from volview.qt.compat import QtCore, QtGui, QtWidgets
 from volview.qt.docks import add_dock
+from volview.qt.time_course_reader import TimeCourseReader
+from volview.qt.time_plot import PLOT_HEIGHT, TimeCoursePlot
 
 Qt = QtCore.Qt
-CURVE_COLOR = (120, 190, 255)
-MARKER_COLOR = (255, 204, 26, 200)  # the crosshair's yellow: "where the views are"
-#: draw a dot at each volume when there are this few (a line alone hides them)
-MAX_VOLUMES_WITH_DOTS = 60
 DEFAULT_FPS = 10.0
 FPS_RANGE = (0.5, 60.0)
 ERROR_MESSAGE_MS = 8000
 #: a compressed file's time course is read once the cursor has rested this long
 SETTLE_MS = 200
-PLOT_HEIGHT = 140  # the default window is wide and low: the views come first
 DOCK_TITLE = "Time course"
-
-
-class TimeCoursePlot(pg.PlotWidget):
-    """The time course of one voxel, a marker at the current volume; a click picks one.
-
-    ``volume_clicked`` carries the 0-based index of the volume nearest to a left click
-    inside the plot area.
-    """
-
-    volume_clicked = QtCore.Signal(int)
-    shown = QtCore.Signal()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setToolTip(
-            "Time course of the voxel under the cursor; the yellow line marks the volume "
-            "shown. Click to show the nearest volume; drag to pan, wheel to zoom."
-        )
-        self.setMinimumHeight(90)
-        item = self.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.25)
-        item.setLabel("left", "value")
-        self.curve = item.plot(pen=pg.mkPen(CURVE_COLOR, width=1.5))
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_COLOR))
-        item.addItem(self.marker, ignoreBounds=True)
-        self.x_values = np.zeros(0)
-        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
-
-    def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(400, PLOT_HEIGHT)
-
-    def showEvent(self, ev) -> None:
-        super().showEvent(ev)
-        self.shown.emit()
-
-    def set_axis(self, x_values: np.ndarray, label: str) -> None:
-        """The x value of each volume (see ``core.timecourse.time_axis``) and its label."""
-        self.x_values = np.asarray(x_values, dtype=np.float64)
-        self.getPlotItem().setLabel("bottom", label)
-
-    def set_series(self, values: np.ndarray) -> None:
-        """Plot one value per volume (``len(values)`` must match the axis)."""
-        dots = len(values) <= MAX_VOLUMES_WITH_DOTS
-        self.curve.setData(
-            self.x_values,
-            values,
-            symbol="o" if dots else None,
-            symbolSize=5,
-            symbolPen=None,
-            symbolBrush=CURVE_COLOR,
-        )
-        self.getPlotItem().enableAutoRange()
-
-    def clear_series(self) -> None:
-        self.curve.setData([], [])
-
-    def set_current(self, t: int) -> None:
-        """Move the marker to volume ``t`` (0-based)."""
-        if 0 <= t < len(self.x_values):
-            self.marker.setPos(self.x_values[t])
-
-    def select_at(self, x: float) -> int:
-        """Emit ``volume_clicked`` for the volume nearest to plot coordinate ``x``."""
-        t = nearest_volume(self.x_values, x)
-        self.volume_clicked.emit(t)
-        return t
-
-    def _on_scene_clicked(self, ev) -> None:
-        if ev.button() != Qt.LeftButton or ev.double() or len(self.x_values) == 0:
-            return
-        viewbox = self.getPlotItem().getViewBox()
-        if not viewbox.sceneBoundingRect().contains(ev.scenePos()):
-            return  # on an axis or the title, not on the plot
-        ev.accept()
-        self.select_at(viewbox.mapSceneToView(ev.scenePos()).x())
 
 
 class TimeController(QtCore.QObject):
@@ -124,6 +48,10 @@ class TimeController(QtCore.QObject):
         self.movie.timeout.connect(self.advance)
         self._settle = QtCore.QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._read_plot)
+        self.reader = TimeCourseReader(self)  # compressed files: off the GUI thread
+        self.reader.arrived.connect(self._show_course)
+        self.reader.failed.connect(self._show_unreadable)
+        window.destroyed.connect(self.reader.close)
         self._dock_wanted = True  # the user's choice; a 3-D image hides the dock anyway
         self._dock_sized = False
         self._build_actions()
@@ -336,8 +264,9 @@ class TimeController(QtCore.QObject):
         """Plot the cursor voxel's time course (only while a plot is shown).
 
         A memory-mapped file is read at once. A compressed one costs a decompression
-        per volume (a third of a second for 200 volumes of a 64x64x36 .nii.gz), so
-        it is read once the cursor has rested, and dragging the cursor stays fluid.
+        per volume, and the first read of a large one a pass over the whole stream, so
+        it is read once the cursor has rested and on a background thread
+        (``TimeCourseReader``): neither a drag nor a long read blocks the window.
         """
         self._settle.stop()
         if not self.is_time_series() or not self.shown_plots():
@@ -357,24 +286,40 @@ class TimeController(QtCore.QObject):
         self.cell_plot.setTitle(title, size="9pt")
 
     def _read_plot(self) -> None:
-        plots = self.shown_plots()
-        if not self.is_time_series() or not plots:
+        if not self.is_time_series() or not self.shown_plots():
             return
-        title = self._voxel_title()
+        volume, ijk = self.state.volume, self.state.cursor_ijk
+        if not volume.image.proxy.random_access:
+            self.reader.request(volume, ijk)  # _show_course or _show_unreadable follows
+            return
         try:
-            values = self.state.volume.time_course(self.state.cursor_ijk)
+            values = volume.time_course(ijk)
         except VolviewError as exc:
-            for plot in plots:
-                plot.clear_series()
-            self._set_titles(f"{title} (unreadable)")
-            self.window.statusBar().showMessage(
-                f"Could not read the time course: {exc}", ERROR_MESSAGE_MS
-            )
+            self._show_unreadable(volume, ijk, str(exc))
             return
-        for plot in plots:
+        self._show_course(volume, ijk, values)
+
+    def _still_shown(self, volume, ijk) -> bool:
+        """Whether a read for ``volume`` at ``ijk`` is still the one to plot."""
+        return volume is self.state.volume and tuple(ijk) == tuple(self.state.cursor_ijk)
+
+    def _show_course(self, volume, ijk, values: np.ndarray) -> None:
+        if not self._still_shown(volume, ijk):
+            return  # the cursor moved on: its own read follows
+        for plot in self.shown_plots():
             plot.set_series(values)
             plot.set_current(self.state.t)
-        self._set_titles(title)
+        self._set_titles(self._voxel_title())
+
+    def _show_unreadable(self, volume, ijk, message: str) -> None:
+        if not self._still_shown(volume, ijk):
+            return
+        for plot in self.shown_plots():
+            plot.clear_series()
+        self._set_titles(f"{self._voxel_title()} (unreadable)")
+        self.window.statusBar().showMessage(
+            f"Could not read the time course: {message}", ERROR_MESSAGE_MS
+        )
 
     # -- dock ------------------------------------------------------------------------
     def _on_dock_visibility(self, visible: bool) -> None:
