@@ -12,7 +12,11 @@ slope 0.5 so that the values are scaled), written volume by volume through
   ``posix_fadvise(POSIX_FADV_DONTNEED)``, the file opened again, and the first time
   course read from it (info; on a virtual machine the host may still cache it);
 - baseline: nibabel's ``img.dataobj[i, j, k, :]`` at the same voxels, warm (info,
-  with the ratio); every voxel's two answers must agree or the figure fails.
+  with the ratio); every voxel's two answers must agree or the figure fails;
+- the same series as ``.nii.gz`` in the main window (a fresh process): the cursor
+  moved once the planes are shown, the time until the plot shows that voxel (the
+  first read decompresses the stream to its last volume) and the longest gap between
+  10 ms timer ticks meanwhile (info: the read runs off the GUI thread).
 
 Also runnable alone: ``python -m tests.benchmarks.bench_timecourse [--quick]``.
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from tests.benchmarks.bench_gzip import script_runs
 from tests.benchmarks.data import VOX_OFFSET, allocated_bytes, warm_page_cache
 from tests.benchmarks.report import Report, Stats, fmt, run_alone, versus
 
@@ -135,8 +140,68 @@ def run(report: Report, folder: Path, quick: bool) -> None:
     )
     try:
         measure(report, path, quick)
+        compressed_in_window(report, path)
     finally:
         path.unlink(missing_ok=True)
+
+
+GZ_WINDOW_SCRIPT = """
+import os, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from volview.qt.compat import QtCore, QtWidgets
+app = QtWidgets.QApplication([])
+from volview.core.state import ViewerState
+from volview.qt.main_window import MainWindow
+from volview.session import Session
+settings = QtCore.QSettings(os.path.join(sys.argv[2], "s.ini"), QtCore.QSettings.IniFormat)
+settings.setValue("gzip/decompress_choice", "never")
+state = ViewerState()
+window = MainWindow(state, Session(state), settings=settings)
+window.resize(1200, 700)
+window.show()
+window.open_paths([sys.argv[1]])
+views, dock = list(window.ortho_view.views.values()), window.time_series.dock
+loop, ticks, marks = QtCore.QEventLoop(), [], {}
+def tick():
+    now = time.perf_counter()
+    ticks.append(now)
+    if "moved" not in marks and all(v.has_planes() for v in views):
+        window.gzip.cancel(wait=True)  # the index build would compete with the read
+        marks["moved"] = now
+        state.set_cursor((11, 22, 33))
+    elif "moved" in marks and dock.windowTitle().endswith("[11, 22, 33]"):
+        marks["plotted"] = now
+        loop.quit()
+timer = QtCore.QTimer()
+timer.timeout.connect(tick)
+timer.start(10)
+loop.exec_()
+after = [t for t in ticks if t >= marks["moved"]]
+print(marks["plotted"] - marks["moved"], max(b - a for a, b in zip(after, after[1:])))
+"""
+
+
+def compressed_in_window(report: Report, path: Path) -> None:
+    gz = path.with_suffix(".nii.gz")
+    if not gz.exists():
+        nib.save(nib.load(path), gz)
+    try:
+        runs = script_runs(report, "time course, .nii.gz", GZ_WINDOW_SCRIPT, str(gz))
+    finally:
+        gz.unlink(missing_ok=True)
+    if runs is None:
+        return
+    report.info(
+        "  .nii.gz in the main window: first time course plotted",
+        Stats.of([r[0] for r in runs]),
+        "s",
+    )
+    report.info(
+        "  .nii.gz: longest event-loop stall meanwhile",
+        Stats.of([r[1] for r in runs]),
+        "ms",
+        note="read off the GUI thread",
+    )
 
 
 def measure(report: Report, path: Path, quick: bool) -> None:
