@@ -148,7 +148,7 @@ class Session:
         if window is None:
             return False
         self.provisional_window = None
-        if self.state.window == provisional:
+        if not self.state.window_settled:  # else the user chose one meanwhile
             self.state.set_window(*window)
         return True
 

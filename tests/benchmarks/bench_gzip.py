@@ -166,7 +166,9 @@ def first_planes(report: Report, path: Path) -> None:
     report.info("sagittal + coronal (same pass)", Stats.of([t[1] for t in times]), "s")
 
 
-GUI_OPEN_SCRIPT = """
+#: the start of a child script with a main window (offscreen, its settings in the
+#: temporary folder ``sys.argv[2]``, never offering to decompress) of ``WINDOW_SIZE``
+MAIN_WINDOW_SCRIPT = """
 import os, sys, time
 process_start = time.perf_counter()
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -175,14 +177,19 @@ app = QtWidgets.QApplication([])
 from volview.core.state import ViewerState
 from volview.qt.main_window import MainWindow
 from volview.session import Session
-folder = sys.argv[2]
-settings = QtCore.QSettings(os.path.join(folder, "s.ini"), QtCore.QSettings.IniFormat)
+settings = QtCore.QSettings(os.path.join(sys.argv[2], "s.ini"), QtCore.QSettings.IniFormat)
 settings.setValue("gzip/decompress_choice", "never")
 state = ViewerState()
 session = Session(state)
 window = MainWindow(state, session, settings=settings)
-window.resize(1200, 520)
+window.resize(*WINDOW_SIZE)
 window.show()
+"""
+
+GUI_OPEN_SCRIPT = (
+    "WINDOW_SIZE = (1200, 520)"
+    + MAIN_WINDOW_SCRIPT
+    + """
 app.processEvents()
 ticks = [time.perf_counter()]
 timer = QtCore.QTimer()
@@ -208,6 +215,7 @@ stall = max(b - a for a, b in zip(ticks, ticks[1:] + [time.perf_counter()]))
 print(opened, painted[0], shown, stall)
 window.gzip.cancel(wait=True)
 """
+)
 
 
 def gui_open(report: Report, path: Path) -> None:

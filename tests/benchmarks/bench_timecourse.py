@@ -31,7 +31,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from tests.benchmarks.bench_gzip import script_runs
+from tests.benchmarks.bench_gzip import MAIN_WINDOW_SCRIPT, script_runs
 from tests.benchmarks.data import VOX_OFFSET, allocated_bytes, warm_page_cache
 from tests.benchmarks.report import Report, Stats, fmt, run_alone, versus
 
@@ -145,20 +145,10 @@ def run(report: Report, folder: Path, quick: bool) -> None:
         path.unlink(missing_ok=True)
 
 
-GZ_WINDOW_SCRIPT = """
-import os, sys, time
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from volview.qt.compat import QtCore, QtWidgets
-app = QtWidgets.QApplication([])
-from volview.core.state import ViewerState
-from volview.qt.main_window import MainWindow
-from volview.session import Session
-settings = QtCore.QSettings(os.path.join(sys.argv[2], "s.ini"), QtCore.QSettings.IniFormat)
-settings.setValue("gzip/decompress_choice", "never")
-state = ViewerState()
-window = MainWindow(state, Session(state), settings=settings)
-window.resize(1200, 700)
-window.show()
+GZ_WINDOW_SCRIPT = (
+    "WINDOW_SIZE = (1200, 700)"
+    + MAIN_WINDOW_SCRIPT
+    + """
 window.open_paths([sys.argv[1]])
 views, dock = list(window.ortho_view.views.values()), window.time_series.dock
 loop, ticks, marks = QtCore.QEventLoop(), [], {}
@@ -179,6 +169,7 @@ loop.exec_()
 after = [t for t in ticks if t >= marks["moved"]]
 print(marks["plotted"] - marks["moved"], max(b - a for a, b in zip(after, after[1:])))
 """
+)
 
 
 def compressed_in_window(report: Report, path: Path) -> None:

@@ -46,31 +46,34 @@ def test_read_planes_reports_each_side_plane_as_it_grows(scaled_4d):  # noqa: F8
     assert seen[1] == [len(range(5, last + 1, 3)) for last in range(6, 188, 7)]
 
 
+class PassHold:
+    """Holds a pass over the stream once a side plane has ``n`` axial indices read,
+    until ``release`` is set; ``reached`` says it got there."""
+
+    def __init__(self, monkeypatch, n: int) -> None:
+        self.n, self.reached, self.release = n, threading.Event(), threading.Event()
+        real = NibabelProxy.read_planes
+
+        def held(proxy, jobs, deliver, cancelled=lambda: False, progress=None):
+            def report_then_hold(job, values, n_read):
+                if progress is not None:
+                    progress(job, values, n_read)
+                if n_read >= self.n and not self.release.is_set():
+                    self.reached.set()
+                    self.release.wait(timeout=30)
+
+            return real(proxy, jobs, deliver, cancelled, report_then_hold)
+
+        monkeypatch.setattr(NibabelProxy, "read_planes", held)
+        monkeypatch.setattr(plane_reader, "PARTIAL_INTERVAL_S", 0.0)
+
+
 @pytest.fixture
 def held_at(monkeypatch):
-    """Hold the worker's pass once a side plane has ``held_at.n`` axial indices read,
-    until ``held_at.release.set()``."""
-
-    class Hold:
-        n = 100
-        reached = threading.Event()
-        release = threading.Event()
-
-    real = NibabelProxy.read_planes
-
-    def held(self, jobs, deliver, cancelled=lambda: False, progress=None):
-        def report_then_hold(job, values, n_read):
-            progress(job, values, n_read)
-            if n_read >= Hold.n and not Hold.release.is_set():
-                Hold.reached.set()
-                Hold.release.wait(timeout=30)
-
-        return real(self, jobs, deliver, cancelled, report_then_hold)
-
-    monkeypatch.setattr(NibabelProxy, "read_planes", held)
-    monkeypatch.setattr(plane_reader, "PARTIAL_INTERVAL_S", 0.0)
-    yield Hold
-    Hold.release.set()
+    """The worker's pass held at 100 axial indices (see ``PassHold``)."""
+    hold = PassHold(monkeypatch, n=100)
+    yield hold
+    hold.release.set()
 
 
 def test_the_part_read_so_far_is_handed_out_while_the_pass_runs(scaled_4d, held_at):  # noqa: F811

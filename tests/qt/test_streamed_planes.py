@@ -3,17 +3,15 @@ one pass over the whole stream, show their rows as the pass reads them."""
 
 from __future__ import annotations
 
-import threading
-
 import nibabel as nib
 import numpy as np
 import pytest
 
+from tests.io.test_partial_planes import PassHold
 from tests.qt.test_gzip_controller import gz_path, private_cache  # noqa: F401 (fixtures)
 from volview.core.geometry import Plane
 from volview.core.slicing import overview_step
-from volview.io import nibabel_proxy, plane_reader
-from volview.io.nibabel_proxy import NibabelProxy
+from volview.io import nibabel_proxy
 from volview.qt.gzip_controller import CHOICE_KEY
 
 SIDE = (Plane.SAGITTAL, Plane.CORONAL)
@@ -22,29 +20,10 @@ SIDE = (Plane.SAGITTAL, Plane.CORONAL)
 @pytest.fixture
 def hold(monkeypatch):
     """Hold the views' pass once a side plane has ``hold.n`` axial indices read."""
-
-    class Hold:
-        n = 0
-        reached = threading.Event()
-        release = threading.Event()
-
-    real = NibabelProxy.read_planes
-
-    def held(self, jobs, deliver, cancelled=lambda: False, progress=None):
-        def report_then_hold(job, values, n_read):
-            if progress is not None:
-                progress(job, values, n_read)
-            if n_read >= Hold.n and not Hold.release.is_set():
-                Hold.reached.set()
-                Hold.release.wait(timeout=30)
-
-        return real(self, jobs, deliver, cancelled, report_then_hold)
-
-    monkeypatch.setattr(NibabelProxy, "read_planes", held)
     monkeypatch.setattr(nibabel_proxy, "STREAM_BLOCK_BYTES", 64 * 48 * 2 * 8)  # 8 planes
-    monkeypatch.setattr(plane_reader, "PARTIAL_INTERVAL_S", 0.0)
-    yield Hold
-    Hold.release.set()
+    held = PassHold(monkeypatch, n=0)
+    yield held
+    held.release.set()
 
 
 def shown_part(view, want: np.ndarray, cursor) -> tuple[np.ndarray, int, int]:
