@@ -67,19 +67,21 @@ class TimeCourseReader(QtCore.QObject):
                 wanted, self._wanted = self._wanted, None
                 self._reading = True
             try:
-                self._read(*wanted)
+                signal, args = self._read(*wanted)
             finally:
                 wanted = None  # hold no image between reads
-                with self._wake:
-                    self._reading = False
+                with self._wake:  # idle before the result is handed over, so the
+                    self._reading = False  # receiver sees busy only for newer requests
+            self._emit(signal, *args)
+            signal = args = None
 
-    def _read(self, volume, ijk: tuple[int, int, int]) -> None:
+    def _read(self, volume, ijk: tuple[int, int, int]):
+        """The signal to emit and its arguments: the values or what went wrong."""
         try:
             values = volume.time_course(ijk)
         except (VolviewError, *READ_ERRORS) as exc:
-            self._emit(self.failed, volume, ijk, str(exc))
-        else:
-            self._emit(self.arrived, volume, ijk, values)
+            return self.failed, (volume, ijk, str(exc))
+        return self.arrived, (volume, ijk, values)
 
     def _emit(self, signal, *args) -> None:
         try:
