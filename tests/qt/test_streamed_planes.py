@@ -55,6 +55,8 @@ def test_side_planes_show_the_rows_read_so_far(qtbot, window, gz_path, hold):  #
             qtbot.waitUntil(lambda v=view: "%" in v.reading_label.text())
             percent = int(view.reading_label.text().split()[-1].rstrip("%"))
             assert abs(percent - 100 * m / n_k) <= 1
+            crosshair = view.viewbox.mapViewToScene(view.cursor_mm())
+            assert not view.reading_label.sceneBoundingRect().contains(crosshair)
     finally:
         hold.release.set()
     qtbot.waitUntil(lambda: all(v.has_planes() for v in views.values()), timeout=10000)

@@ -375,5 +375,4 @@ class SliceView(pg.GraphicsView):
         self.labels[1].setPos(w - right.width() - margin, (h - right.height()) / 2)
         self.labels[2].setPos((w - bottom.width()) / 2, h - bottom.height() - margin)
         self.labels[3].setPos((w - top.width()) / 2, margin)
-        reading = self.reading_label.boundingRect()
-        self.reading_label.setPos((w - reading.width()) / 2, (h - reading.height()) / 2)
+        self.reading_label.setPos(margin, margin)  # a corner: clear of the crosshair
