@@ -9,7 +9,7 @@ import threading
 import numpy as np
 
 from tests.qt.conftest import open_and_wait
-from tests.qt.test_time_dock import controller, oracle, plotted, write_4d
+from tests.qt.test_time_dock import controller, oracle, plotted, wait_for_course, write_4d
 from volview.errors import ImageReadError
 
 ELLIPSIS = "\u2026"
@@ -34,7 +34,7 @@ def test_a_long_read_leaves_the_window_answering(qtbot, window, tmp_path):
     path = write_4d(tmp_path / "bold.nii.gz")
     open_and_wait(qtbot, window, path)
     time, state = controller(window), window.state
-    qtbot.waitUntil(lambda: not time.dock.windowTitle().endswith(ELLIPSIS))
+    wait_for_course(qtbot, window)
     gate, calls = hold_series(state.volume.image.proxy)
     try:
         state.set_cursor((1, 2, 3))
@@ -54,7 +54,7 @@ def test_a_read_the_cursor_moved_away_from_is_not_plotted(qtbot, window, tmp_pat
     path = write_4d(tmp_path / "bold.nii.gz")
     open_and_wait(qtbot, window, path)
     time, state = controller(window), window.state
-    qtbot.waitUntil(lambda: not time.dock.windowTitle().endswith(ELLIPSIS))
+    wait_for_course(qtbot, window)
     drawn = []
     draw = time.plot.set_series
     time.plot.set_series = lambda values: drawn.append(np.array(values)) or draw(values)
@@ -76,7 +76,7 @@ def test_a_failed_background_read_is_reported(qtbot, window, tmp_path):
     path = write_4d(tmp_path / "bold.nii.gz")
     open_and_wait(qtbot, window, path)
     time, state = controller(window), window.state
-    qtbot.waitUntil(lambda: not time.dock.windowTitle().endswith(ELLIPSIS))
+    wait_for_course(qtbot, window)
 
     def broken(ijk):
         raise ImageReadError(f"{path}: could not read the voxel data (damaged)")
