@@ -12,6 +12,7 @@ from volview.core.memory_load import (
     LoadedProxy,
     NotEnoughMemory,
     bytes_needed,
+    copy_in_ram,
     load_all,
     loaded_proxy,
     released,
@@ -19,6 +20,7 @@ from volview.core.memory_load import (
 )
 from volview.core.scans import ScanCancelled
 from volview.core.volume import Volume
+from volview.errors import ImageReadError
 from volview.io.images import open_image
 from volview.io.plane_cache import CachedProxy, with_plane_cache
 
@@ -107,4 +109,42 @@ def test_cancel_stops_loading(scaled_path):
         )
     assert done == [1, 2]
     assert scaled_path.name in str(info.value)
+    image.close()
+
+
+def test_copy_in_ram_reads_a_second_opening_and_leaves_the_image_alone(scaled_path):
+    expected = nib.load(scaled_path).get_fdata()
+    image = open_image(scaled_path)
+    read = image.proxy.plane
+    image.proxy.plane = lambda *args: pytest.fail("the image's own proxy was read")
+    calls = []
+    copy = copy_in_ram(image, progress=lambda d, t: calls.append(d), available=PLENTY)
+    assert copy.proxy.access == "in RAM" and copy.proxy.random_access
+    assert calls == list(range(1, 7 * 3 + 1))
+    assert (copy.path, copy.scaling, copy.shape) == (image.path, image.scaling, image.shape)
+    np.testing.assert_array_equal(copy.affine, image.affine)
+    for axis in range(3):
+        for t in range(3):
+            want = np.take(expected[..., t], 4, axis=axis)
+            np.testing.assert_allclose(copy.proxy.plane(axis, 4, t), want, rtol=1e-6)
+    image.proxy.plane = read
+    np.testing.assert_allclose(image.proxy.plane(2, 3, 1), expected[:, :, 3, 1], rtol=1e-6)
+    copy.close()
+    image.close()
+
+
+def test_copy_in_ram_is_refused_cancelled_or_stopped_by_a_changed_file(scaled_path):
+    image = open_image(scaled_path)
+    with pytest.raises(NotEnoughMemory, match="cannot be loaded into memory"):
+        copy_in_ram(image, available=bytes_needed(image) + MARGIN_BYTES - 1)
+    with pytest.raises(ScanCancelled, match=scaled_path.name):
+        copy_in_ram(image, cancelled=lambda: True, available=PLENTY)
+    smaller = np.zeros((5, 5, 5), np.int16)
+    nib.Nifti1Image(smaller, np.eye(4)).to_filename(str(scaled_path))
+    with pytest.raises(ImageReadError) as info:
+        copy_in_ram(image, available=PLENTY)
+    assert str(info.value) == (
+        f"{scaled_path.name}: changed on disk since it was opened: it now holds "
+        f"5 \u00d7 5 \u00d7 5 \u00d7 1 values, not 11 \u00d7 9 \u00d7 7 \u00d7 3 ({scaled_path})"
+    )
     image.close()

@@ -2,7 +2,8 @@
 
 Owns: ``LayerStyle`` (visibility, opacity, colormap, window, threshold, label mode),
 ``ImageLayer`` (one overlay image, its style, the range of the values it has shown so
-far; ``changed`` fires when its drawing changes), ``overlay_plane`` (an overlay's
+far; ``changed`` fires when its drawing changes, or when it is read from another
+image of the same voxels), ``overlay_plane`` (an overlay's
 values on the pixels of one base-image ``SliceRequest``) and ``colourise`` (values ->
 RGBA with a transparent background).
 
@@ -23,6 +24,7 @@ import numpy as np
 from psygnal import Signal
 
 from volview.core.colormap_names import COLORMAPS
+from volview.core.memory_load import with_image
 from volview.core.slicing import SliceRequest
 from volview.core.volume import Volume, robust_range
 
@@ -86,6 +88,13 @@ class ImageLayer:
     @property
     def image(self):
         return self.volume.image
+
+    def use_image(self, image) -> None:
+        """Read this layer from ``image`` from now on: its voxels read another way (a
+        copy in RAM of a compressed file). Keeps what was seen; the caller closes the
+        old image. Redraws once."""
+        self.volume = with_image(self.volume, image)
+        self.changed.emit()
 
     def set_style(self, **changes) -> None:
         """Change display settings (validated by LayerStyle); redraws once."""

@@ -4,7 +4,9 @@ Owns: ``load_all`` (reads the whole image plane by plane, with progress and canc
 into a ``LoadedProxy``; refuses with ``NotEnoughMemory`` when the copy would not fit
 in the available RAM), ``released`` (the image on its original proxy again),
 ``loaded_proxy`` and ``with_image`` (a Volume over a new image that keeps what was
-already read from the same voxels). Like nibabel's ``caching='fill'`` / ``uncache()``.
+already read from the same voxels), and ``copy_in_ram`` (the voxels of an image read
+whole through a second opening of its file, for a background thread). Like
+nibabel's ``caching='fill'`` / ``uncache()``.
 
 Coordinate space: voxel indices; the copy holds scaled float32 values (what every
 plane read returns), Fortran order so that planes of the last axis are contiguous.
@@ -19,8 +21,8 @@ import psutil
 
 from volview.core.scans import Cancelled, Progress, ScanCancelled, never, no_progress
 from volview.core.volume import Volume
-from volview.errors import VolviewError, describe
-from volview.io.images import ImageFile
+from volview.errors import ImageReadError, VolviewError, describe
+from volview.io.images import ImageFile, open_image
 from volview.io.plane_cache import CachedProxy
 from volview.io.proxy import ArrayProxy, VolumeProxy
 from volview.io.uncached import uncached
@@ -29,7 +31,14 @@ from volview.io.uncached import uncached
 MARGIN_BYTES = 512 * 2**20
 COPY_DTYPE = np.dtype(np.float32)
 
-__all__ = ["LoadCancelled", "NotEnoughMemory", "ScanCancelled", "load_all", "released"]
+__all__ = [
+    "LoadCancelled",
+    "NotEnoughMemory",
+    "ScanCancelled",
+    "copy_in_ram",
+    "load_all",
+    "released",
+]
 
 
 class NotEnoughMemory(VolviewError):  # noqa: N818 - reads as what happened
@@ -109,6 +118,47 @@ def load_all(
     if loaded_proxy(image) is not None:
         return image
     check_fits(image, available)
+    array = _read_all(image, progress, cancelled)
+    if isinstance(image.proxy, CachedProxy):
+        image.proxy.clear()  # every plane is in RAM now: the cache would hold copies
+    return dataclasses.replace(image, proxy=LoadedProxy(array, image.proxy))
+
+
+def copy_in_ram(
+    image: ImageFile,
+    progress: Progress = no_progress,
+    cancelled: Cancelled = never,
+    available: int | None = None,
+) -> ImageFile:
+    """``image`` over a copy of its voxels in RAM, read through a second opening of
+    its file (so that the read may run on another thread while ``image`` is in use).
+
+    Nothing of the second opening stays open; ``image`` itself is left as it was.
+    Raises NotEnoughMemory, ScanCancelled, or an ImageReadError when the file no
+    longer holds voxels of ``image``'s shape.
+    """
+    check_fits(image, available)
+    second = open_image(image.path)
+    try:
+        if second.shape != image.shape:
+            problem = (
+                f"changed on disk since it was opened: it now holds {_size(second.shape)} "
+                f"values, not {_size(image.shape)}"
+            )
+            raise ImageReadError(describe(image.path, problem))
+        array = _read_all(second, progress, cancelled)
+    finally:
+        second.close()
+    return dataclasses.replace(image, proxy=ArrayProxy(array))
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return " \u00d7 ".join(str(n) for n in shape)
+
+
+def _read_all(image: ImageFile, progress: Progress, cancelled: Cancelled) -> np.ndarray:
+    """Every voxel of ``image`` as scaled float32 (Fortran order), one plane of the
+    last voxel axis at a time: progress after each, ScanCancelled when ``cancelled()``."""
     source = uncached(image.proxy)
     ni, nj, nk, nt = image.shape
     array = np.empty((ni, nj, nk, nt), dtype=COPY_DTYPE, order="F")
@@ -119,9 +169,7 @@ def load_all(
                 raise ScanCancelled(describe(image.path, "loading into memory was cancelled"))
             array[:, :, k, t] = source.plane(2, k, t)
             progress(t * nk + k + 1, total)
-    if isinstance(image.proxy, CachedProxy):
-        image.proxy.clear()  # every plane is in RAM now: the cache would hold copies
-    return dataclasses.replace(image, proxy=LoadedProxy(array, image.proxy))
+    return array
 
 
 def loaded_proxy(image: ImageFile) -> LoadedProxy | None:

@@ -3,7 +3,8 @@
 Owns: the "Layers" dock (View > Layers, Ctrl+Shift+L) with the LayerPanel, the
 File > Add overlay… action (Ctrl+Shift+O) and its file dialog, and the overlay
 readout of the status bar (each visible overlay's value under the cursor; label
-maps say "label N"). Overlays open through ``MainWindow.open_paths(as_overlays=True)``,
+maps say "label N"), and the ``OverlayLoader`` that copies compressed overlays into
+RAM in the background. Overlays open through ``MainWindow.open_paths(as_overlays=True)``,
 the one open path; errors go to the window's error dialog.
 """
 
@@ -13,6 +14,7 @@ from volview.io.images import IMAGE_FILTER
 from volview.qt.compat import QtCore, QtGui, QtWidgets
 from volview.qt.docks import add_dock
 from volview.qt.layer_panel import LayerPanel
+from volview.qt.overlay_loader import OverlayLoader
 
 Qt = QtCore.Qt
 
@@ -23,6 +25,7 @@ class LayerController(QtCore.QObject):
         self.window = window
         self.state = state
         self.session = session
+        self.loader = OverlayLoader(window, state, session)  # compressed ones into RAM
         self.panel = LayerPanel(state)
         self.panel.add_requested.connect(self.add_dialog)
         self.panel.files_dropped.connect(self.add_overlays)

@@ -289,6 +289,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.header.wait_for_task()
         self.edits.wait_for_task()
         self.data.wait_for_task()
+        self.layers.loader.wait_for_task()
         self.tracts.shutdown()
         self.gzip.shutdown()
         self.save_layout()
