@@ -15,6 +15,7 @@ from volview.core.layers import (
     default_style,
     label_colours,
     overlay_plane,
+    parallel_axes,
 )
 from volview.core.slicing import SliceRequest, full_plane_request
 from volview.core.state import ViewerState
@@ -116,6 +117,59 @@ def test_overlay_plane_equals_a_direct_lookup(tmp_path, base_volume, name, plane
         np.testing.assert_allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], rtol=1e-6)
         inside += np.count_nonzero(~np.isnan(got))
     assert inside > 100  # the grids overlap: the test compares values, not just NaN
+    image.close()
+
+
+def test_parallel_grids_are_recognised():
+    to_overlay = {name: np.linalg.inv(a) @ BASE_AFFINE for name, a in OVERLAY_AFFINES.items()}
+    assert parallel_axes(to_overlay["shifted"]) == (0, 1, 2)
+    assert parallel_axes(to_overlay["permuted"]) == (2, 0, 1)  # base i is world x: overlay k
+    assert parallel_axes(to_overlay["oblique"]) is None
+    residue = to_overlay["flipped"].copy()
+    residue[0, 1] = 1e-14  # what inverting a float affine leaves
+    assert parallel_axes(residue) == (0, 1, 2)
+    residue[0, 1] = 1e-3  # a real (tiny) rotation
+    assert parallel_axes(residue) is None
+    assert parallel_axes(np.diag([1.0, 1.0, 0.0, 1.0])) is None  # degenerate
+
+
+@pytest.mark.parametrize(
+    "linear",
+    [
+        np.diag([0.5, 0.5, 0.5]),
+        np.diag([-2.0, 0.5, 1.25]),
+        np.array([[0, 0.5, 0], [0, 0, 2], [-1, 0, 0]]),
+    ],
+    ids=["half-voxel ties", "mixed", "permuted ties"],
+)
+def test_parallel_path_equals_the_pixel_by_pixel_path(tmp_path, base_volume, linear, monkeypatch):
+    """Row/column resampling gives what the pixel-by-pixel path gives, ties at half a
+    voxel included, for every plane, depth, stride and crop; and reads one block."""
+    from volview.core import layers
+
+    affine = np.eye(4)
+    affine[:3, :3] = linear @ np.linalg.inv(BASE_AFFINE[:3, :3]) @ np.diag([2.0, 2.0, 2.5])
+    affine[:3, 3] = BASE_AFFINE[:3, 3] + [1.0, -2.0, 1.25]
+    data = np.random.default_rng(3).normal(size=OVERLAY_SHAPE).astype(np.float32)
+    image = open_image(write(tmp_path / "ties.nii", data, affine))
+    assert parallel_axes(np.linalg.inv(affine) @ BASE_AFFINE) is not None
+    reads = []
+    read = image.proxy.plane
+    image.proxy.plane = lambda *args: reads.append(args) or read(*args)
+    for plane in Plane:
+        layout = base_volume.geometry.layout(plane)
+        for depth in range(BASE_SHAPE[layout.depth_axis]):
+            for request in (
+                full_plane_request(layout, depth, 0, 1 + depth % 3),
+                SliceRequest(layout, depth, 0, slice(3, None, 2), slice(1, 9)),
+            ):
+                reads.clear()
+                got = overlay_plane(image, BASE_AFFINE, request, 0)
+                assert len(reads) <= 1
+                with monkeypatch.context() as patched:
+                    patched.setattr(layers, "parallel_axes", lambda _m: None)
+                    expected = overlay_plane(image, BASE_AFFINE, request, 0)
+                np.testing.assert_array_equal(got, expected)
     image.close()
 
 

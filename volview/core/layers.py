@@ -33,6 +33,9 @@ THRESHOLD_MODES = ("none", "above", "below", "outside")
 LABEL_MAX_VALUES = 256
 #: NIfTI intent code of a label image (NIFTI_INTENT_LABEL)
 INTENT_LABEL = 1002
+#: an entry of the base-to-overlay voxel matrix this small (relative to its largest)
+#: is a rounding residue: the two grids are parallel along it
+PARALLEL_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -178,10 +181,65 @@ def overlay_plane(image, base_affine: np.ndarray, request: SliceRequest, t: int)
 
     Returns float32 ``[row, col]`` in display orientation, the shape of what
     ``extract_slice`` returns for the base image; NaN where the overlay has no voxel.
+    Grids whose axes are parallel (the usual case) are resampled by rows and columns;
+    an oblique pair pixel by pixel.
     """
     layout = request.layout
     cols = np.arange(*request.col_range.indices(layout.n_cols))
     rows = np.arange(*request.row_range.indices(layout.n_rows))
+    to_overlay = np.linalg.inv(image.affine) @ base_affine
+    axis_of = parallel_axes(to_overlay)
+    if axis_of is not None:
+        pixels = _parallel_plane(image, to_overlay, axis_of, request, rows, cols, t)
+    else:
+        pixels = _oblique_plane(image, base_affine, request, rows, cols, t)
+    if layout.row_flip:
+        pixels = pixels[::-1, :]
+    if layout.col_flip:
+        pixels = pixels[:, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def parallel_axes(to_overlay: np.ndarray) -> tuple[int, int, int] | None:
+    """For each base voxel axis, the overlay voxel axis that moves with it alone; None
+    when an overlay index depends on more than one base index (oblique grids)."""
+    matrix = np.abs(to_overlay[:3, :3])
+    negligible = matrix <= PARALLEL_TOLERANCE * matrix.max()
+    if not np.all(np.count_nonzero(~negligible, axis=0) == 1):
+        return None
+    axis_of = tuple(int(np.argmax(matrix[:, b])) for b in range(3))
+    return axis_of if len(set(axis_of)) == 3 else None
+
+
+def _parallel_plane(image, to_overlay, axis_of, request, rows, cols, t) -> np.ndarray:
+    """``overlay_plane`` before flips, for parallel grids: one block read, indexed by
+    the overlay rows and columns under the base rows and columns."""
+    layout = request.layout
+    out = np.full((len(rows), len(cols)), np.nan, np.float32)
+
+    def nearest(base_axis: int, values: np.ndarray) -> tuple[int, np.ndarray]:
+        o = axis_of[base_axis]
+        scaled = to_overlay[o, base_axis] * values + to_overlay[o, 3]
+        return o, np.floor(scaled + 0.5).astype(np.int64)
+
+    o_depth, depth = nearest(layout.depth_axis, np.array([request.depth_index]))
+    (o_row, r), (o_col, c) = nearest(layout.row_axis, rows), nearest(layout.col_axis, cols)
+    shape = image.shape
+    r_in, c_in = (r >= 0) & (r < shape[o_row]), (c >= 0) & (c < shape[o_col])
+    if not (0 <= depth[0] < shape[o_depth] and r_in.any() and c_in.any()):
+        return out
+    r, c = r[r_in], c[c_in]
+    ranges = {o_row: slice(r.min(), r.max() + 1), o_col: slice(c.min(), c.max() + 1)}
+    block = image.proxy.plane(o_depth, int(depth[0]), t, tuple(ranges[o] for o in sorted(ranges)))
+    if o_row > o_col:
+        block = block.T  # the plane's axes come in ascending order: make it [row, col]
+    out[np.ix_(r_in, c_in)] = block[np.ix_(r - r.min(), c - c.min())]
+    return out
+
+
+def _oblique_plane(image, base_affine, request, rows, cols, t) -> np.ndarray:
+    """``overlay_plane`` before flips, for any pair of grids: pixel by pixel."""
+    layout = request.layout
     grid = np.empty((3, len(rows), len(cols)))
     grid[layout.col_axis] = cols[None, :]
     grid[layout.row_axis] = rows[:, None]
@@ -192,12 +250,7 @@ def overlay_plane(image, base_affine: np.ndarray, request: SliceRequest, t: int)
     out = np.full(ijk.shape[1], np.nan, np.float32)
     if inside.any():
         _gather(image.proxy, ijk, inside, t, out)
-    pixels = out.reshape(len(rows), len(cols))
-    if layout.row_flip:
-        pixels = pixels[::-1, :]
-    if layout.col_flip:
-        pixels = pixels[:, ::-1]
-    return np.ascontiguousarray(pixels)
+    return out.reshape(len(rows), len(cols))
 
 
 def _gather(proxy, ijk: np.ndarray, inside: np.ndarray, t: int, out: np.ndarray) -> None:
