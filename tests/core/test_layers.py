@@ -199,6 +199,31 @@ def test_value_at_the_cursor(tmp_path, base_volume):
     layer.close()
 
 
+def test_a_layer_waiting_for_a_copy_reads_nothing_until_it_is_there(tmp_path, base_volume):
+    from volview.core.memory_load import copy_in_ram
+
+    data = np.arange(np.prod(OVERLAY_SHAPE), dtype=np.float32).reshape(OVERLAY_SHAPE)
+    path = write(tmp_path / "copied.nii.gz", data, OVERLAY_AFFINES["shifted"])
+    layer = ImageLayer.open(Volume.from_image(open_image(path)))
+    request = full_plane_request(base_volume.geometry.layout(Plane.SAGITTAL), 9, 0)
+    redraws = []
+    layer.changed.connect(lambda: redraws.append(layer.waiting_for_copy))
+    layer.set_waiting_for_copy(True)
+    layer.set_waiting_for_copy(True)  # no change, no redraw
+    file_image = layer.image
+    file_image.proxy.plane = lambda *args: pytest.fail("the file was read")
+    file_image.proxy.value = lambda *args: pytest.fail("the file was read")
+    assert layer.plane(BASE_AFFINE, request) is None
+    assert layer.value_at(BASE_AFFINE, (9, 9, 7)) is None
+    assert layer.value_text(None) == "reading\u2026"
+    layer.use_image(copy_in_ram(file_image, available=2**40))
+    assert redraws == [True, False] and not layer.waiting_for_copy
+    np.testing.assert_allclose(layer.plane(BASE_AFFINE, request), expected_plane(path, request))
+    assert layer.value_text(None) == "outside"
+    file_image.close()
+    layer.close()
+
+
 def test_default_styles(tmp_path):
     stat = np.zeros((20, 20, 20), np.float32)
     stat[4:8, 4:8, 4:8] = 5.0

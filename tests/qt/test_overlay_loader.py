@@ -82,14 +82,18 @@ def test_a_compressed_overlay_is_drawn_from_ram_once_copied(qtbot, window, image
     open_and_wait(qtbot, window, base, half)
     (layer,) = window.state.overlays
     file_image = layer.image
+    file_image.proxy.plane = lambda *args: pytest.fail("read from the stream meanwhile")
     assert held.reached.wait(timeout=10)
     assert held.calls[0][1] is not threading.main_thread()
-    assert not in_ram(layer)
-    check_drawn(window, layer)  # drawn from the file meanwhile: the window answers
+    assert layer.waiting_for_copy and not in_ram(layer)
+    window.state.set_cursor((3, 8, 6))  # the window answers; the overlay waits
+    assert readout(window) == "half.nii.gz: reading\u2026"
+    assert all(overlay_alpha(window, layer, plane) is None for plane in Plane)
     held.release.set()
     qtbot.waitUntil(lambda: in_ram(layer))
+    assert readout(window) == "half.nii.gz: 7"  # without a cursor move
     assert layer.image is not file_image and layer.image.path == file_image.path
-    assert window.layers.loader.task is None
+    assert window.layers.loader.task is None and not layer.waiting_for_copy
     assert "half.nii.gz is in RAM" in window.statusBar().currentMessage()
     check_drawn(window, layer)
 
@@ -111,7 +115,8 @@ def test_cancel_keeps_the_overlay_read_from_its_file(qtbot, window, images, held
     assert held.reached.wait(timeout=10)
     (dialog,) = window.findChildren(QtWidgets.QProgressDialog)
     assert "half.nii.gz" in dialog.labelText()
-    click_cancel(qtbot, window)  # the dialog shows once the copy has taken 300 ms
+    dialog.show()  # a real copy reports progress, and the dialog shows after 300 ms
+    click_cancel(qtbot, window)
     held.release.set()
     qtbot.waitUntil(lambda: window.layers.loader.task is None)
     assert not in_ram(layer)

@@ -73,6 +73,9 @@ class ImageLayer:
     def __init__(self, volume: Volume, style: LayerStyle) -> None:
         self.volume = volume
         self.style = style
+        #: True while a copy of the voxels is being made (``use_image`` follows): the
+        #: file is not read meanwhile, the planes are None and the readout waits
+        self.waiting_for_copy = False
 
     @classmethod
     def open(cls, volume: Volume, intent_code: int = 0) -> ImageLayer:
@@ -97,7 +100,14 @@ class ImageLayer:
         copy in RAM of a compressed file). Keeps what was seen; the caller closes the
         old image. Redraws once."""
         self.volume = with_image(self.volume, image)
+        self.waiting_for_copy = False
         self.changed.emit()
+
+    def set_waiting_for_copy(self, waiting: bool) -> None:
+        """Say that a copy of the voxels is being made (or is no longer); redraws."""
+        if waiting != self.waiting_for_copy:
+            self.waiting_for_copy = waiting
+            self.changed.emit()
 
     def set_style(self, **changes) -> None:
         """Change display settings (validated by LayerStyle); redraws once."""
@@ -106,22 +116,31 @@ class ImageLayer:
             self.style = style
             self.changed.emit()
 
-    def plane(self, base_affine: np.ndarray, request: SliceRequest) -> np.ndarray:
-        """This layer's values on the pixels of ``request`` (NaN outside the overlay)."""
+    def plane(self, base_affine: np.ndarray, request: SliceRequest) -> np.ndarray | None:
+        """This layer's values on the pixels of ``request`` (NaN outside the overlay);
+        None while it waits for a copy of its voxels."""
+        if self.waiting_for_copy:
+            return None
         t = min(request.t, self.volume.n_volumes - 1)
         values = overlay_plane(self.volume.image, base_affine, request, t)
         self.volume.seen.note(values)
         return values
 
     def value_at(self, base_affine: np.ndarray, ijk_base, t: int = 0) -> float | None:
-        """The overlay value at base voxel ``ijk_base`` (None outside the overlay)."""
+        """The overlay value at base voxel ``ijk_base`` (None outside the overlay, or
+        while it waits for a copy of its voxels)."""
+        if self.waiting_for_copy:
+            return None
         ijk = overlay_ijk(self.volume.image.affine, base_affine, np.asarray(ijk_base, float))
         if not all(0 <= v < n for v, n in zip(ijk, self.volume.shape, strict=True)):
             return None
         return self.volume.value(tuple(int(v) for v in ijk), min(t, self.volume.n_volumes - 1))
 
     def value_text(self, value: float | None) -> str:
-        """A value of this layer for a readout: "outside", "label N" or the number."""
+        """A value of this layer for a readout: "outside", "label N" or the number
+        ("reading…" while it waits for a copy of its voxels)."""
+        if self.waiting_for_copy:
+            return "reading\u2026"
         if value is None:
             return "outside"
         return f"label {value:.0f}" if self.style.labels else f"{value:.6g}"

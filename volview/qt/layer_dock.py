@@ -49,6 +49,8 @@ class LayerController(QtCore.QObject):
             signal.connect(self.update_readout)
         state.volume_changed.connect(lambda _v: self._on_volume_changed())
         state.overlays_changed.connect(self._show_new_overlays)
+        self.loader.settled.connect(self.update_readout)
+        self.loader.settled.connect(window.ortho_view.info_pane.refresh)
         self._n_overlays = 0
         self._on_volume_changed()
 

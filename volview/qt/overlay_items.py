@@ -101,6 +101,9 @@ class ImageOverlays(QtCore.QObject):
             layer.set_style(visible=False)
             self.view.read_failed.emit(str(exc))
             return
+        if values is None:  # its voxels are being copied into RAM: drawn once they are
+            item.clear()
+            return
         rgba = colourise(values, layer.style, lookup_table)
         item.setImage(rgba, autoLevels=False)
         item.setRect(QtCore.QRectF(*rect_mm))

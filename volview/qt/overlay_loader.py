@@ -2,9 +2,10 @@
 
 Owns: the background reads that copy each compressed overlay (a ``.nii.gz``, any
 overlay whose proxy has no random access) into RAM, one at a time, behind a
-progress dialog with Cancel. Until its copy is there, an overlay is drawn from its
-file as before; a plane across a compressed stream costs a pass over the stream,
-so every cursor move would wait on that. The copy is read through a second opening
+progress dialog with Cancel. A plane across a compressed stream costs a pass over
+the stream, so every cursor move would wait on that: until its copy is there, an
+overlay is not drawn (``ImageLayer.waiting_for_copy``), and it is drawn from its
+file only if the copy is cancelled or fails. The copy is read through a second opening
 of the file (``core.memory_load.copy_in_ram``), so that drawing meanwhile and the
 read never share a decompressor. An overlay whose float32 copy would exceed the
 plane-cache budget, or the free RAM, stays read from its file, and the status bar
@@ -27,6 +28,9 @@ STATUS_MS = 8000
 class OverlayLoader(QtCore.QObject):
     """Copies compressed overlays into RAM, one background read at a time."""
 
+    #: a layer's copy ended (in RAM, cancelled or failed): its readout can be read
+    settled = QtCore.Signal()
+
     def __init__(self, window, state, session) -> None:
         super().__init__(window)
         self.window, self.state, self.session = window, state, session
@@ -34,7 +38,10 @@ class OverlayLoader(QtCore.QObject):
         self.loading: ImageLayer | None = None
         self._waiting: list[ImageLayer] = []
         self._considered: weakref.WeakSet[ImageLayer] = weakref.WeakSet()
-        state.overlays_changed.connect(self._on_overlays_changed)
+        self._closed = False
+        # before the views draw a new overlay: one that will be copied is not read
+        # from its file meanwhile (a plane across a large stream takes seconds)
+        state.overlays_changed.connect(self._on_overlays_changed, priority=1)
 
     def _on_overlays_changed(self) -> None:
         current = self.state.overlays
@@ -45,6 +52,7 @@ class OverlayLoader(QtCore.QObject):
             if layer not in self._considered:
                 self._considered.add(layer)
                 if self._wants_copy(layer):
+                    layer.set_waiting_for_copy(True)
                     self._waiting.append(layer)
         self._start_next()
 
@@ -64,7 +72,7 @@ class OverlayLoader(QtCore.QObject):
         return True
 
     def _start_next(self) -> None:
-        if self.task is not None or not self._waiting:
+        if self.task is not None or not self._waiting or self._closed:
             return
         layer = self.loading = self._waiting.pop(0)
         image = layer.image
@@ -79,33 +87,46 @@ class OverlayLoader(QtCore.QObject):
         )
 
     def _finish(self, layer: ImageLayer, image, copy) -> None:
-        self._ended()
-        if layer not in self.state.overlays or layer.image is not image:
-            copy.proxy.close()  # removed (and closed) meanwhile
+        if self._closed:
+            copy.proxy.close()
             return
-        layer.use_image(copy)
-        image.close()
-        self._status(f"{layer.name} is in RAM ({format_bytes(bytes_needed(copy))})")
+        if layer in self.state.overlays and layer.image is image:
+            layer.use_image(copy)
+            image.close()
+        else:
+            copy.proxy.close()  # removed (and closed) meanwhile
+        self._ended(layer)
+        if layer in self.state.overlays:
+            self._status(f"{layer.name} is in RAM ({format_bytes(bytes_needed(copy))})")
 
     def _fail(self, layer: ImageLayer, exc: BaseException) -> None:
-        self._ended()
+        if self._closed:
+            return
+        self._ended(layer)
         if layer in self.state.overlays:
             self._status(f"{layer.name} stays read from its file: {error_text(exc)}")
 
     def _cancelled(self, layer: ImageLayer) -> None:
-        self._ended()
+        if self._closed:
+            return
+        self._ended(layer)
         if layer in self.state.overlays:
             self._status(f"{layer.name} stays read from its compressed file (slow)")
 
-    def _ended(self) -> None:
+    def _ended(self, layer: ImageLayer) -> None:
+        """The copy of ``layer`` ended: without it, the layer is drawn from its file."""
         self.task = self.loading = None
+        layer.set_waiting_for_copy(False)
+        self.settled.emit()
         self._start_next()
 
     def _status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, STATUS_MS)
 
     def wait_for_task(self) -> None:
-        """Cancel the copy being read, and any waiting, and wait (the window closes)."""
+        """Cancel the copy being read, and any waiting, and wait (the window closes:
+        nothing is drawn or copied after this)."""
+        self._closed = True
         self._waiting.clear()
         if self.task is not None:
             self.task.cancel()
