@@ -12,6 +12,7 @@ import pytest
 from tests.qt.conftest import open_and_wait, write_image
 from tests.qt.test_data_controller import click_cancel
 from tests.qt.test_layers import BASE_AFFINE, overlay_alpha
+from volview.core import layers
 from volview.core.geometry import Plane
 from volview.qt import overlay_loader
 from volview.qt.compat import QtWidgets
@@ -77,12 +78,19 @@ def check_drawn(window, layer) -> None:
     assert f"{name}: outside" in readout(window)
 
 
-def test_a_compressed_overlay_is_drawn_from_ram_once_copied(qtbot, window, images, held):
+def test_a_compressed_overlay_is_drawn_from_ram_once_copied(
+    qtbot, window, images, held, monkeypatch
+):
     base, half, _ = images
-    open_and_wait(qtbot, window, base, half)
+    drawn_from = []  # the proxy of every overlay plane drawn
+    draw = layers.overlay_plane
+    monkeypatch.setattr(
+        layers, "overlay_plane", lambda image, *a: drawn_from.append(image.proxy) or draw(image, *a)
+    )
+    open_and_wait(qtbot, window, base)
+    assert window.open_paths([half], as_overlays=True) == []  # over planes already drawn
     (layer,) = window.state.overlays
     file_image = layer.image
-    file_image.proxy.plane = lambda *args: pytest.fail("read from the stream meanwhile")
     assert held.reached.wait(timeout=10)
     assert held.calls[0][1] is not threading.main_thread()
     assert layer.waiting_for_copy and not in_ram(layer)
@@ -92,6 +100,7 @@ def test_a_compressed_overlay_is_drawn_from_ram_once_copied(qtbot, window, image
     held.release.set()
     qtbot.waitUntil(lambda: in_ram(layer))
     assert readout(window) == "half.nii.gz: 7"  # without a cursor move
+    assert drawn_from and all(proxy.random_access for proxy in drawn_from)  # never the stream
     assert layer.image is not file_image and layer.image.path == file_image.path
     assert window.layers.loader.task is None and not layer.waiting_for_copy
     assert "half.nii.gz is in RAM" in window.statusBar().currentMessage()
