@@ -81,8 +81,8 @@ class OverlayLoader(QtCore.QObject):
             f"Decompressing the overlay {layer.name} into memory\u2026",
             lambda progress, cancelled: copy_in_ram(image, progress, cancelled),
             on_done=lambda copy: self._finish(layer, image, copy),
-            on_error=lambda exc: self._fail(layer, exc),
-            on_cancel=lambda: self._cancelled(layer),
+            on_error=lambda exc: self._not_copied(layer, f"file: {error_text(exc)}"),
+            on_cancel=lambda: self._not_copied(layer, "compressed file (slow)"),
             cancel_types=(scans.ScanCancelled,),
         )
 
@@ -99,19 +99,13 @@ class OverlayLoader(QtCore.QObject):
         if layer in self.state.overlays:
             self._status(f"{layer.name} is in RAM ({format_bytes(bytes_needed(copy))})")
 
-    def _fail(self, layer: ImageLayer, exc: BaseException) -> None:
+    def _not_copied(self, layer: ImageLayer, why: str) -> None:
+        """The copy failed or was cancelled: ``layer`` is drawn from its file."""
         if self._closed:
             return
         self._ended(layer)
         if layer in self.state.overlays:
-            self._status(f"{layer.name} stays read from its file: {error_text(exc)}")
-
-    def _cancelled(self, layer: ImageLayer) -> None:
-        if self._closed:
-            return
-        self._ended(layer)
-        if layer in self.state.overlays:
-            self._status(f"{layer.name} stays read from its compressed file (slow)")
+            self._status(f"{layer.name} stays read from its {why}")
 
     def _ended(self, layer: ImageLayer) -> None:
         """The copy of ``layer`` ended: without it, the layer is drawn from its file."""
